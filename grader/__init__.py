@@ -1,0 +1,1 @@
+"""cnnkit.grader: hidden tests, sandboxed runner, scoring, reports and the command line."""

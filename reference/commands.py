@@ -1,0 +1,5 @@
+"""``cnnkit data`` and ``cnnkit train``."""
+
+
+def register(subparsers):
+    pass
