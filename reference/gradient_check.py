@@ -1,0 +1,76 @@
+"""Numerical gradients by centred differences, for checking backward passes."""
+import numpy as np
+
+
+def rel_error(x, y):
+    """Largest elementwise relative error ``|x - y| / max(1e-8, |x| + |y|)``."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
+    """Numerical gradient of a scalar function ``f`` at ``x``.
+
+    ``x`` is perturbed in place (and restored) one element at a time.
+    Returns an array of ``x.shape``.
+    """
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        x[ix] = old + h
+        fxph = f(x)
+        x[ix] = old - h
+        fxmh = f(x)
+        x[ix] = old
+        grad[ix] = (fxph - fxmh) / (2 * h)
+        if verbose:
+            print(ix, grad[ix])
+        it.iternext()
+    return grad
+
+
+def eval_numerical_gradient_array(f, x, df, h=1e-5):
+    """Numerical gradient of ``sum(f(x) * df)`` with respect to ``x``.
+
+    ``f`` maps an array to an array; ``df`` is the upstream gradient with the
+    shape of ``f(x)``. Returns an array of ``x.shape``.
+    """
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        x[ix] = old + h
+        pos = np.array(f(x), copy=True)
+        x[ix] = old - h
+        neg = np.array(f(x), copy=True)
+        x[ix] = old
+        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, verbose=True):
+    """Compare ``analytic_grad`` with centred differences at random elements.
+
+    Returns the list of relative errors, one per checked element.
+    """
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in range(num_checks):
+        ix = tuple(int(rng.integers(n)) for n in x.shape)
+        old = x[ix]
+        x[ix] = old + h
+        fxph = f(x)
+        x[ix] = old - h
+        fxmh = f(x)
+        x[ix] = old
+        numeric = (fxph - fxmh) / (2 * h)
+        analytic = analytic_grad[ix]
+        error = abs(numeric - analytic) / max(1e-12, abs(numeric) + abs(analytic))
+        errors.append(float(error))
+        if verbose:
+            print(f"numerical: {numeric:f} analytic: {analytic:f}, relative error: {error:e}")
+    return errors
