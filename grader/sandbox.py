@@ -1,0 +1,560 @@
+"""Run one untrusted program in a resource-limited sandbox and report how it ended.
+
+``run_sandboxed(workdir, argv, limits, env)`` is the only entry point. It runs
+``argv`` with ``workdir`` as the current directory and returns a
+:class:`SandboxResult` (status, exit code, captured output, wall time and a
+plain statement of the isolation that was actually applied). It never raises
+because of what the program does; it raises ``TypeError``/``ValueError`` only
+for bad arguments.
+
+Isolation, when ``bwrap`` (bubblewrap) is available and starts:
+
+- new mount, PID, network, IPC and UTS namespaces (``--unshare-*``);
+  ``--die-with-parent``, ``--new-session``, ``--clearenv``;
+- the filesystem seen by the program is an empty root holding only: ``/usr``
+  and the ``/bin``, ``/lib*``, ``/sbin`` links or folders, a few ``/etc``
+  files the loader needs, the Python interpreter's prefix(es) (read-only, at
+  the same path: numpy and the rest of site-packages import), a private
+  ``/proc``, a minimal ``/dev``, a private size-limited ``/tmp``, and
+  ``workdir`` itself, writable, mounted at the fixed path ``/sandbox``
+  (``SANDBOX_PATH``), which is the current directory. Nothing else exists:
+  not the repository, not ``/root`` or ``/home``, not other students' folders;
+- when the grader runs as root, the program runs as an unprivileged uid/gid
+  picked per call (``UID_BASE`` + k, unique among sandboxes running at the
+  same time on the machine, see ``_claim_uid``) with no capabilities, so the
+  per-user process limit is per sandbox and parallel sandboxes cannot signal
+  each other;
+- resource limits set in the program's process before ``exec``: CPU seconds
+  (soft limit, hard limit one second later), address space, processes,
+  file size, open files, and no core dumps.
+
+Without bwrap (missing, or failing to start) the same launcher applies the
+resource limits and the unprivileged uid alone, in the host's filesystem and
+network; ``SandboxResult.isolation`` then starts with ``"rlimits only:"`` and
+says why. In that mode ``workdir`` keeps its real path, its parent folders
+must be searchable by others, and the program (for example the Python
+interpreter) must be readable by the unprivileged uid.
+
+A small launcher (Python, run with ``-I -S``) stays outside the program's
+privileges: it forks, the child sets the limits, drops privileges and execs
+``argv``; the launcher waits for it and writes the wait status and CPU time
+to a private pipe. The wall-clock limit is enforced by the parent, which
+kills the whole sandbox (the PID namespace, or every process of the
+sandbox uid in fallback mode). Output is read continuously and only the
+first ``output_bytes`` of each stream are kept.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import math
+import os
+import random
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+SANDBOX_PATH = "/sandbox"
+UID_BASE = 1_800_000_000
+UID_SPAN = 100_000
+
+# Hard upper bounds accepted for each limit (a typo like memory_mb=2e6 is refused).
+MAX_LIMITS = {
+    "cpu_seconds": 3600.0,
+    "wall_seconds": 7200.0,
+    "memory_mb": 65536,
+    "max_processes": 4096,
+    "file_size_mb": 16384,
+    "open_files": 4096,
+    "output_bytes": 10_000_000,
+}
+
+STATUSES = ("ok", "error", "timeout", "oom", "crashed")
+
+_ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
+_ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+_MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+_READ_CHUNK = 1 << 20
+_GRACE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed run; every field has a default and a maximum.
+
+    Parameters
+    ----------
+    cpu_seconds : CPU time of the program's process (SIGXCPU, then SIGKILL 1 s later).
+    wall_seconds : wall-clock time of the whole sandbox, enforced by the parent.
+    memory_mb : address space per process (RLIMIT_AS), in MiB.
+    max_processes : processes and threads of the sandbox user (RLIMIT_NPROC).
+    file_size_mb : largest file the program may write (RLIMIT_FSIZE); also the size
+        of the private ``/tmp``.
+    open_files : file descriptors per process (RLIMIT_NOFILE).
+    output_bytes : bytes of stdout and of stderr kept in the result (the rest is read
+        and discarded).
+    """
+
+    cpu_seconds: float = 60
+    wall_seconds: float = 120
+    memory_mb: int = 2048
+    max_processes: int = 64
+    file_size_mb: int = 256
+    open_files: int = 256
+    output_bytes: int = 100_000
+
+    def __post_init__(self):
+        for field in fields(self):
+            check_limit(field.name, getattr(self, field.name))
+
+
+def check_limit(name, value):
+    """Raise TypeError/ValueError unless ``value`` is a valid setting for limit ``name``."""
+    maximum = MAX_LIMITS[name]
+    integral = isinstance(maximum, int)
+    kind = "an int" if integral else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            integral and not isinstance(value, int)):
+        raise TypeError(f"Limits.{name} must be {kind}, got {value!r} "
+                        f"({type(value).__name__})")
+    if not (value > 0 and value <= maximum):  # also refuses NaN
+        raise ValueError(f"Limits.{name} must be > 0 and <= {maximum}, got {value!r}")
+
+
+@dataclass
+class SandboxResult:
+    """How a sandboxed run ended.
+
+    status : "ok" (exit 0), "error" (non-zero exit), "timeout" (wall-clock or CPU
+        limit), "oom" (memory limit) or "crashed" (killed by a signal).
+    returncode : the exit code, ``-N`` when killed by signal N, None when the sandbox
+        was killed at the wall-clock limit.
+    stdout, stderr : decoded as UTF-8 (bad bytes replaced), each truncated to
+        ``Limits.output_bytes``; notes from the sandbox itself are appended to
+        stderr on lines starting with ``[sandbox]``.
+    wall_seconds : elapsed time from start to the end of the sandbox.
+    isolation : what was actually applied, starting with ``"bwrap:"`` or
+        ``"rlimits only:"``.
+    """
+
+    status: str
+    returncode: int | None
+    stdout: str
+    stderr: str
+    wall_seconds: float
+    isolation: str
+
+
+def find_bwrap():
+    """Path of the bubblewrap executable, or None when it is not installed."""
+    return shutil.which("bwrap")
+
+
+def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
+                  env: dict | None = None) -> SandboxResult:
+    """Run ``argv`` inside ``workdir`` under ``limits`` and report how it ended.
+
+    Parameters
+    ----------
+    workdir : existing folder, the only writable and the only non-system folder the
+        program sees; it is its current directory, mounted at ``/sandbox`` under
+        bwrap (at its own path in fallback mode). Relative paths in ``argv`` are
+        relative to it. When the grader runs as root the folder's contents are
+        chowned to the sandbox uid.
+    argv : the program and its arguments, e.g. ``[sys.executable, "harness.py"]``.
+    limits : resource limits, see :class:`Limits`.
+    env : extra environment variables, added to a minimal environment (PATH, HOME
+        and TMPDIR pointing at the private /tmp, LANG, PYTHONNOUSERSITE,
+        PYTHONDONTWRITEBYTECODE, MPLBACKEND=Agg, one BLAS/OpenMP thread).
+        Nothing of the grader's own environment is passed on.
+    """
+    workdir = _check_workdir(workdir)
+    argv = _check_argv(argv)
+    env = _check_env(env)
+    if not isinstance(limits, Limits):
+        raise TypeError(f"limits must be a Limits instance, got {type(limits).__name__}")
+
+    as_root = os.geteuid() == 0
+    uid_claim = _claim_uid() if as_root else None
+    try:
+        uid = uid_claim[0] if uid_claim else os.geteuid()
+        if as_root:
+            _give_to_uid(workdir, uid)
+        bwrap = find_bwrap()
+        if bwrap is None:
+            return _run_fallback(workdir, argv, limits, env, uid, as_root,
+                                 "bwrap missing (not found on PATH)")
+        result = _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root)
+        if isinstance(result, str):  # bwrap could not set the sandbox up
+            return _run_fallback(workdir, argv, limits, env, uid, as_root,
+                                 f"bwrap failed to start ({result})")
+        return result
+    finally:
+        if uid_claim:
+            os.close(uid_claim[1])
+
+
+# ----------------------------------------------------------------- argument checks
+
+def _check_workdir(workdir):
+    if not isinstance(workdir, (str, os.PathLike)):
+        raise TypeError(f"workdir must be a path, got {type(workdir).__name__}")
+    path = Path(workdir).resolve()
+    if not path.is_dir():
+        raise ValueError(f"workdir must be an existing folder, got {str(workdir)!r}")
+    return path
+
+
+def _check_argv(argv):
+    if not isinstance(argv, (list, tuple)) or not argv:
+        raise TypeError(f"argv must be a non-empty list of strings, got {argv!r}")
+    for arg in argv:
+        if not isinstance(arg, (str, os.PathLike)):
+            raise TypeError(f"argv items must be strings, got {arg!r} in {argv!r}")
+    return [os.fspath(arg) for arg in argv]
+
+
+def _check_env(env):
+    if env is None:
+        return {}
+    if not isinstance(env, dict):
+        raise TypeError(f"env must be a dict of str to str, got {type(env).__name__}")
+    for key, value in env.items():
+        if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key:
+            raise ValueError(f"env must map variable names to strings, got {key!r}: {value!r}")
+    return dict(env)
+
+
+# --------------------------------------------------------------- uid and workdir
+
+def _claim_uid():
+    """Claim an unprivileged uid no other running sandbox on this machine uses.
+
+    Returns ``(uid, fd)``; the claim lasts while ``fd`` (an exclusive ``flock`` on a
+    per-uid lock file in a root-only folder) stays open.
+    """
+    lock_dir = Path(tempfile.gettempdir()) / "cnnkit-sandbox-uids"
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    start = random.randrange(UID_SPAN)
+    for k in range(UID_SPAN):
+        uid = UID_BASE + (start + k) % UID_SPAN
+        fd = os.open(lock_dir / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return uid, fd
+    raise RuntimeError(f"no free sandbox uid in {UID_BASE}..{UID_BASE + UID_SPAN - 1}")
+
+
+def _give_to_uid(workdir, uid):
+    """Chown ``workdir`` and what it holds to ``uid`` (symlinks and hard links left alone)."""
+    os.chown(workdir, uid, uid)
+    os.chmod(workdir, 0o700)
+    for root, dirs, files in os.walk(workdir):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            if os.path.islink(path) or (not os.path.isdir(path) and st.st_nlink > 1):
+                continue
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+
+# ------------------------------------------------------------------ the launcher
+
+# Runs as ``python -I -S -c LAUNCHER STATUS_FD UID LIMITS_JSON WORKDIR -- ARGV...``.
+# Forks; the child sets the limits, drops to UID (when root) and execs ARGV;
+# the launcher writes "started" then the child's wait status and CPU time.
+LAUNCHER = r"""
+import json, os, resource, sys
+fd, uid, limits, workdir = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+argv = sys.argv[6:]
+os.set_inheritable(fd, False)
+os.write(fd, b"started\n")
+pid = os.fork()
+if pid == 0:
+    try:
+        for name, (soft, hard) in limits.items():
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+        if os.getuid() == 0 and uid != 0:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+        os.chdir(workdir)
+    except OSError as err:
+        os.write(2, f"[sandbox] cannot set the sandbox up: {err}\n".encode())
+        os._exit(126)
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as err:
+        os.write(2, f"[sandbox] cannot run {argv[0]!r} as uid {os.getuid()}: {err.strerror}\n".encode())
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+os.write(fd, json.dumps({"wait_status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode() + b"\n")
+"""
+
+
+def _rlimits(limits, as_root):
+    """The resource limits for the launcher's child, as ``{RLIMIT_NAME: (soft, hard)}``."""
+    cpu = max(1, math.ceil(limits.cpu_seconds))
+    mib = 1 << 20
+    chosen = {
+        "RLIMIT_CPU": (cpu, cpu + 1),
+        "RLIMIT_AS": (limits.memory_mb * mib, limits.memory_mb * mib),
+        "RLIMIT_FSIZE": (limits.file_size_mb * mib, limits.file_size_mb * mib),
+        "RLIMIT_NOFILE": (limits.open_files, limits.open_files),
+        "RLIMIT_CORE": (0, 0),
+    }
+    if as_root:  # per-uid: only meaningful for the sandbox's own uid
+        chosen["RLIMIT_NPROC"] = (limits.max_processes, limits.max_processes)
+    return chosen
+
+
+def _launcher_argv(status_fd, uid, limits, as_root, workdir, argv):
+    return [sys.executable, "-I", "-S", "-c", LAUNCHER, str(status_fd), str(uid),
+            json.dumps(_rlimits(limits, as_root)), str(workdir), "--", *argv]
+
+
+def _base_env(tmp, cwd, extra):
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "PWD": str(cwd),
+        "HOME": tmp,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    env.update(extra)
+    return env
+
+
+# ------------------------------------------------------------------- bwrap mode
+
+def _python_prefixes():
+    """Folders holding the interpreter, its stdlib and site-packages (outside /usr)."""
+    found = set()
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                   os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}:
+        for path in {os.path.abspath(prefix), os.path.realpath(prefix)}:
+            if path != "/usr" and not path.startswith("/usr/") and os.path.isdir(path):
+                found.add(path)
+    return sorted(found)
+
+
+def _bwrap_argv(bwrap, limits, env, as_root, workdir):
+    args = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", "--clearenv"]
+    if as_root:
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user", "--disable-userns"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in _ROOT_LINKS:
+        path = "/" + name
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for name in _ETC_FILES:
+        path = "/etc/" + name
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    made = set()
+    for prefix in _python_prefixes():
+        for parent in reversed(Path(prefix).parents[:-1]):  # e.g. /root: searchable, empty
+            if str(parent) not in made:
+                made.add(str(parent))
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", prefix, prefix]
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.file_size_mb << 20), "--tmpfs", "/tmp",
+             "--bind", str(workdir), SANDBOX_PATH, "--chdir", "/"]
+    for key, value in _base_env("/tmp", SANDBOX_PATH, env).items():
+        args += ["--setenv", key, value]
+    return args
+
+
+def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root):
+    """Run under bwrap; a string instead of a result means bwrap did not start."""
+    status_r, status_w = os.pipe()
+    command = _bwrap_argv(bwrap, limits, env, as_root, workdir) + _launcher_argv(
+        status_w, uid, limits, as_root, SANDBOX_PATH, argv)
+    run = _supervise(command, status_r, status_w, limits, cwd=workdir, env={})
+    if not run["started"] and run["returncode"] != 0:
+        reason = run["err"][0].decode("utf-8", "replace").strip().splitlines()
+        return reason[0] if reason else f"exit status {run['returncode']}"
+    who = f"uid {uid}" if as_root else f"uid {uid} (grader not root: no user switch)"
+    isolation = (f"bwrap: mount+pid+net+ipc+uts namespaces, {who}, workdir at "
+                 f"{SANDBOX_PATH}, rlimits cpu/as/nproc/fsize/nofile/core")
+    return _result(run, limits, isolation)
+
+
+# ---------------------------------------------------------------- fallback mode
+
+def _run_fallback(workdir, argv, limits, env, uid, as_root, reason):
+    tmp = tempfile.mkdtemp(prefix="cnnkit-sandbox-tmp-")
+    try:
+        if as_root:
+            os.chown(tmp, uid, uid)
+        status_r, status_w = os.pipe()
+        command = _launcher_argv(status_w, uid, limits, as_root, workdir, argv)
+        sweep = (lambda: _kill_uid(uid)) if as_root else None
+        run = _supervise(command, status_r, status_w, limits, cwd=workdir,
+                         env=_base_env(tmp, workdir, env), sweep=sweep)
+        who = f"uid {uid}" if as_root else f"uid {uid} (grader not root: no user switch)"
+        isolation = (f"rlimits only: {reason}; {who}; no filesystem, process or network "
+                     f"isolation")
+        return _result(run, limits, isolation)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _kill_uid(uid):
+    """Kill every process of ``uid`` (a signal to -1 sent as that uid)."""
+    subprocess.run(["/bin/sh", "-c", "kill -KILL -1"], user=uid, group=uid,
+                   extra_groups=[], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=10, check=False)
+
+
+# ------------------------------------------------------------------ supervision
+
+def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None):
+    """Start ``command``, read its output and status pipe, enforce the wall clock.
+
+    ``sweep`` (fallback mode) kills whatever the program left running once it ends
+    or times out.
+    """
+    start = time.monotonic()
+    deadline = start + limits.wall_seconds
+    try:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=[status_w], start_new_session=True)
+    except BaseException:
+        os.close(status_r)
+        raise
+    finally:
+        os.close(status_w)
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    kept = {out_fd: bytearray(), err_fd: bytearray(), status_r: bytearray()}
+    room = {out_fd: limits.output_bytes, err_fd: limits.output_bytes, status_r: 1 << 16}
+    totals = dict.fromkeys(kept, 0)
+    open_fds = set(kept)
+    timed_out = False
+    try:
+        while open_fds:
+            now = time.monotonic()
+            if now >= deadline:
+                if timed_out:
+                    break  # grace period over: stop reading
+                timed_out = True
+                _kill_group(proc)
+                if sweep:
+                    sweep()
+                deadline = now + _GRACE_SECONDS
+            ready, _, _ = select.select(list(open_fds), [], [],
+                                        min(0.5, max(0.0, deadline - now)))
+            for fd in ready:
+                chunk = os.read(fd, _READ_CHUNK)
+                if not chunk:
+                    open_fds.discard(fd)
+                    continue
+                totals[fd] += len(chunk)
+                kept[fd] += chunk[:max(0, room[fd] - len(kept[fd]))]
+            if sweep and not timed_out and proc.poll() is not None:
+                sweep()
+                sweep = None
+    finally:
+        _kill_group(proc)
+        proc.wait()
+        os.close(status_r)
+        proc.stdout.close()
+        proc.stderr.close()
+    status_lines = kept[status_r].decode("utf-8", "replace").splitlines()
+    final = {}
+    if len(status_lines) > 1:
+        try:
+            final = json.loads(status_lines[-1])
+        except ValueError:
+            final = {}
+    return {"started": bool(status_lines) and status_lines[0] == "started",
+            "final": final, "timed_out": timed_out, "returncode": proc.returncode,
+            "wall": time.monotonic() - start,
+            "out": (bytes(kept[out_fd]), totals[out_fd]),
+            "err": (bytes(kept[err_fd]), totals[err_fd])}
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError as err:
+        if err.errno not in (errno.ESRCH, errno.EPERM):
+            raise
+
+
+# ---------------------------------------------------------------- classification
+
+def _text(data, total, limit):
+    text = data.decode("utf-8", "replace")
+    if total > limit:
+        text += f"\n[sandbox] output truncated: kept {limit} of {total} bytes\n"
+    return text
+
+
+def _result(run, limits, isolation):
+    stdout = _text(*run["out"], limits.output_bytes)
+    stderr = _text(*run["err"], limits.output_bytes)
+    notes = []
+    final = run["final"]
+    if run["timed_out"]:
+        status, code = "timeout", None
+        notes.append(f"killed at the wall-clock limit of {limits.wall_seconds:g} s")
+    elif "wait_status" not in final:
+        status, code = "crashed", run["returncode"]
+        notes.append("the sandbox ended without reporting the program's exit status")
+    else:
+        wait_status = final["wait_status"]
+        cpu = final.get("cpu", 0.0)
+        if os.WIFSIGNALED(wait_status):
+            sig = os.WTERMSIG(wait_status)
+            code = -sig
+            status, note = _classify_signal(sig, cpu, limits, stderr)
+            notes.append(note)
+        else:
+            code = os.WEXITSTATUS(wait_status)
+            if code == 0:
+                status = "ok"
+            elif any(marker in stderr for marker in _MEMORY_MARKERS):
+                status = "oom"
+                notes.append(f"ran out of memory (limit {limits.memory_mb} MB)")
+            else:
+                status = "error"
+    if notes:
+        stderr += "".join(f"\n[sandbox] {note}" for note in notes) + "\n"
+    return SandboxResult(status=status, returncode=code, stdout=stdout, stderr=stderr,
+                         wall_seconds=round(run["wall"], 3), isolation=isolation)
+
+
+def _classify_signal(sig, cpu, limits, stderr):
+    name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_seconds - 0.05):
+        return "timeout", f"killed at the CPU limit of {limits.cpu_seconds:g} s ({name})"
+    if any(marker in stderr for marker in _MEMORY_MARKERS):
+        return "oom", f"killed by {name} after running out of memory (limit {limits.memory_mb} MB)"
+    if sig == signal.SIGXFSZ:
+        return "crashed", f"killed by {name}: wrote a file over {limits.file_size_mb} MB"
+    return "crashed", f"killed by signal {name}"
