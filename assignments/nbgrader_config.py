@@ -1,0 +1,17 @@
+"""nbgrader configuration of the cnnkit course folder.
+
+Run nbgrader from this folder, e.g. ``nbgrader generate_assignment cnn``.
+nbgrader processes the notebooks (and records them in gradebook.db for
+autograding); the student package (``nndl/``, ``utils/``, ``pyproject.toml``)
+is built by ``cnnkit assign``, because nbgrader copies ``.py`` files verbatim
+and would leak their solution regions. See README.md.
+"""
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "cnnkit"
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+    # built by `cnnkit assign`, never copied by nbgrader:
+    "nndl", "utils", "pyproject.toml", "assignment.json", "visible_cases.py",
+    "*.egg-info", "build", "*.so", "checkpoints",
+]

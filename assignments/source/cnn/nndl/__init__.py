@@ -1,0 +1,1 @@
+"""nndl: the layers and models you write for the CNN homework."""

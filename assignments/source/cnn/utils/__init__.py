@@ -1,0 +1,1 @@
+"""utils: data loading, training, gradient checking and feedback for the CNN homework."""
