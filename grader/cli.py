@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = [
     "cnnkit.reference.commands",
+    "cnnkit.grader.assign_command",
 ]
 
 
