@@ -391,9 +391,18 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir):
 def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root):
     """Run under bwrap; a string instead of a result means bwrap did not start."""
     status_r, status_w = os.pipe()
-    command = _bwrap_argv(bwrap, limits, env, as_root, workdir) + _launcher_argv(
-        status_w, uid, limits, as_root, SANDBOX_PATH, argv)
-    run = _supervise(command, status_r, status_w, limits, cwd=workdir, env={})
+    options = _bwrap_argv(bwrap, limits, env, as_root, workdir)[1:]
+    launcher = _launcher_argv(status_w, uid, limits, as_root, SANDBOX_PATH, argv)
+    # Options go through a memfd (--args) so that /proc/1/cmdline inside the
+    # sandbox does not show the host's paths.
+    args_fd = os.memfd_create("cnnkit-sandbox-args")
+    try:
+        os.write(args_fd, b"".join(os.fsencode(arg) + b"\0" for arg in options))
+        os.lseek(args_fd, 0, os.SEEK_SET)
+        run = _supervise([bwrap, "--args", str(args_fd), *launcher], status_r, status_w,
+                         limits, cwd=workdir, env={}, extra_fds=[args_fd])
+    finally:
+        os.close(args_fd)
     if not run["started"] and run["returncode"] != 0:
         reason = run["err"][0].decode("utf-8", "replace").strip().splitlines()
         return reason[0] if reason else f"exit status {run['returncode']}"
@@ -432,7 +441,7 @@ def _kill_uid(uid):
 
 # ------------------------------------------------------------------ supervision
 
-def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None):
+def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_fds=()):
     """Start ``command``, read its output and status pipe, enforce the wall clock.
 
     ``sweep`` (fallback mode) kills whatever the program left running once it ends
@@ -443,7 +452,7 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None):
     try:
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                pass_fds=[status_w], start_new_session=True)
+                                pass_fds=[status_w, *extra_fds], start_new_session=True)
     except BaseException:
         os.close(status_r)
         raise
