@@ -6,7 +6,7 @@ layers in :mod:`cnnkit.reference.fast_layers` are tested against these.
 import numpy as np
 
 from .checks import check_array, conv_geometry, pool_geometry
-from .layers import batchnorm_backward, batchnorm_forward
+from .layers import normalize_backward, normalize_forward
 
 
 def conv_forward_naive(x, w, b, conv_param):
@@ -121,17 +121,6 @@ def max_pool_backward_naive(dout, cache):
     return dx
 
 
-def _to_rows(x):
-    """(N, C, H, W) -> (N*H*W, C): each pixel becomes a row of its channels."""
-    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
-
-
-def _from_rows(rows, shape):
-    """Inverse of :func:`_to_rows` for an (N, C, H, W) ``shape``."""
-    N, C, H, W = shape
-    return rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
-
-
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     """Spatial batch normalization forward pass.
 
@@ -152,8 +141,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     out : (N, C, H, W); cache for :func:`spatial_batchnorm_backward`.
     """
     check_array(x, "x", ndim=4)
-    out, cache = batchnorm_forward(_to_rows(x), gamma, beta, bn_param)
-    return _from_rows(out, x.shape), (cache, x.shape)
+    return normalize_forward(x, gamma, beta, bn_param, axes=(0, 2, 3))
 
 
 def spatial_batchnorm_backward(dout, cache):
@@ -169,6 +157,4 @@ def spatial_batchnorm_backward(dout, cache):
     dx : (N, C, H, W), dgamma : (C,), dbeta : (C,).
     """
     check_array(dout, "dout", ndim=4)
-    bn_cache, shape = cache
-    dx, dgamma, dbeta = batchnorm_backward(_to_rows(dout), bn_cache)
-    return _from_rows(dx, shape), dgamma, dbeta
+    return normalize_backward(dout, cache)

@@ -57,28 +57,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Returns out : (N, D) and a cache for :func:`batchnorm_backward`.
     """
     check_array(x, "x", ndim=2)
-    check_keys(bn_param, "bn_param", ("mode",))
-    mode = bn_param["mode"]
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
-    D = x.shape[1]
-    running_mean = bn_param.setdefault("running_mean", np.zeros(D, dtype=x.dtype))
-    running_var = bn_param.setdefault("running_var", np.ones(D, dtype=x.dtype))
-    if mode == "train":
-        mean = x.mean(axis=0)
-        var = x.var(axis=0)
-        running_mean *= momentum
-        running_mean += (1 - momentum) * mean
-        running_var *= momentum
-        running_var += (1 - momentum) * var
-    elif mode == "test":
-        mean, var = running_mean, running_var
-    else:
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
-    inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = (x - mean) * inv_std
-    out = (gamma * x_hat + beta).astype(x.dtype, copy=False)
-    return out, (x_hat, gamma, inv_std, mode)
+    return normalize_forward(x, gamma, beta, bn_param, axes=(0,))
 
 
 def batchnorm_backward(dout, cache):
@@ -87,13 +66,61 @@ def batchnorm_backward(dout, cache):
     dout : (N, D). Returns dx : (N, D), dgamma : (D,), dbeta : (D,). In test
     mode the statistics are constants, so ``dx = dout * gamma / std``.
     """
-    x_hat, gamma, inv_std, mode = cache
-    dbeta = dout.sum(axis=0)
-    dgamma = (dout * x_hat).sum(axis=0)
-    dx_hat = dout * gamma
+    return normalize_backward(dout, cache)
+
+
+def normalize_forward(x, gamma, beta, bn_param, axes):
+    """Batch normalization of ``x`` over ``axes``, one statistic per remaining index.
+
+    Shared by :func:`batchnorm_forward` (axes ``(0,)`` of (N, D)) and spatial
+    batch normalization (axes ``(0, 2, 3)`` of (N, C, H, W)); ``gamma``,
+    ``beta`` and the running statistics have one entry per channel.
+    """
+    check_keys(bn_param, "bn_param", ("mode",))
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    channel_axis = next(a for a in range(x.ndim) if a not in axes)
+    C = x.shape[channel_axis]
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if np.shape(value) != (C,):
+            raise ValueError(f"{name} must have shape ({C},) to match x {x.shape}, "
+                             f"got {np.shape(value)}")
+    running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
+    running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
+    shape = [1] * x.ndim
+    shape[channel_axis] = C
+    if mode == "train":
+        mean = x.mean(axis=axes)
+        centred = x - mean.reshape(shape)
+        var = np.mean(centred * centred, axis=axes)
+        running_mean *= momentum
+        running_mean += (1 - momentum) * mean
+        running_var *= momentum
+        running_var += (1 - momentum) * var
+    elif mode == "test":
+        mean, var = running_mean, running_var
+        centred = x - mean.reshape(shape)
+    else:
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
+    x_hat = centred * inv_std
+    out = x_hat * np.asarray(gamma, dtype=x.dtype).reshape(shape) \
+        + np.asarray(beta, dtype=x.dtype).reshape(shape)
+    return out, (x_hat, np.asarray(gamma).reshape(shape), inv_std, mode, axes)
+
+
+def normalize_backward(dout, cache):
+    """Backward pass of :func:`normalize_forward`: returns dx, dgamma, dbeta."""
+    x_hat, gamma, inv_std, mode, axes = cache
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * x_hat).sum(axis=axes)
+    dx_hat = dout * gamma.astype(dout.dtype, copy=False)
     if mode == "test":
         return dx_hat * inv_std, dgamma, dbeta
-    dx = inv_std * (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0))
+    mean_dx_hat = dx_hat.mean(axis=axes, keepdims=True)
+    mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=axes, keepdims=True)
+    dx = inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
     return dx, dgamma, dbeta
 
 

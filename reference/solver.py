@@ -27,6 +27,8 @@ class Solver:
     checks_per_epoch : how often accuracy is checked within an epoch (1).
     on_check : optional ``callable(solver)`` run after every accuracy check
         (for progress displays and early stopping: return True to stop).
+    progress : show a progress bar over iterations with the latest loss
+        instead of printing it (False).
     seed : seed for minibatch sampling (None: fresh entropy).
     """
 
@@ -45,6 +47,7 @@ class Solver:
         self.verbose = kwargs.pop("verbose", True)
         self.checks_per_epoch = kwargs.pop("checks_per_epoch", 1)
         self.on_check = kwargs.pop("on_check", None)
+        self.progress = kwargs.pop("progress", False)
         self.rng = np.random.default_rng(kwargs.pop("seed", None))
         if kwargs:
             raise TypeError(f"Solver got unknown arguments: {', '.join(sorted(kwargs))}")
@@ -65,6 +68,7 @@ class Solver:
         self.train_acc_history = []
         self.val_acc_history = []
         self.check_iterations = []
+        self._bar = None
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
     def _step(self):
@@ -89,8 +93,12 @@ class Solver:
         self.val_acc_history.append(val_acc)
         self.check_iterations.append(self.iteration)
         if self.verbose:
-            print(f"(Epoch {self.epoch} / {self.num_epochs}) "
-                  f"train acc: {train_acc:f}; val_acc: {val_acc:f}")
+            message = (f"(Epoch {self.epoch} / {self.num_epochs}) "
+                       f"train acc: {train_acc:f}; val_acc: {val_acc:f}")
+            if self._bar is not None:
+                self._bar.write(message)
+            else:
+                print(message)
         if val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
             self.best_params = {k: v.copy() for k, v in self.model.params.items()}
@@ -102,10 +110,15 @@ class Solver:
         total = self.num_epochs * per_epoch
         check_every = max(per_epoch // max(self.checks_per_epoch, 1), 1)
         stopped = False
+        self._bar = bar = _progress_bar(total) if self.progress else None
         while self.iteration < total and not stopped:
             self._step()
             self.iteration += 1
-            if self.verbose and self.print_every and self.iteration % self.print_every == 0:
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=self.epoch, loss=f"{self.loss_history[-1]:.3f}",
+                                refresh=False)
+            elif self.verbose and self.print_every and self.iteration % self.print_every == 0:
                 print(f"(Iteration {self.iteration} / {total}) loss: {self.loss_history[-1]:f}")
             epoch_end = self.iteration % per_epoch == 0
             if epoch_end:
@@ -114,8 +127,16 @@ class Solver:
                     config["learning_rate"] = config.get("learning_rate", 1e-2) * self.lr_decay
             if epoch_end or self.iteration % check_every == 0 or self.iteration == total:
                 stopped = self._check()
+        if bar is not None:
+            bar.close()
+            self._bar = None
         if self.best_params:
             self.model.params.update(self.best_params)
+
+
+def _progress_bar(total):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="it", desc="training", dynamic_ncols=True)
 
 
 def predict(model, X, batch_size=100):
