@@ -1,0 +1,159 @@
+"""``ConvStepper``: step through a convolution, forward, backward or checking."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnkit.reference.checks import check_int
+
+from . import render, views
+from .checking import CheckResult, run_student
+from .frames import ConvFrames, conv_frames
+from .stepper import MODES, Stepper, check_choice
+
+
+@dataclass(frozen=True)
+class _ConvState:
+    frames: ConvFrames
+    check: CheckResult
+    mode: str
+    digits: int
+
+
+def _as_float(a, name):
+    if a is None:
+        return None
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}") from err
+
+
+class ConvStepper(Stepper):
+    """Step through a convolution of one image, one output cell per step.
+
+    Each step highlights the receptive field in every input channel, the
+    filter and bias in use and the output cell, and writes the sum of products
+    out (``0.12*1.00 + ... + b = 0.57``). Play, the slider, the step box, the
+    arrow buttons and clicking an output cell all step in the browser, so an
+    exported page works without a kernel; editing the parameters needs one.
+
+    Parameters
+    ----------
+    x : (C, H, W) or (H, W) input image; default a random example of small
+        integers (``seed``).
+    w : (F, C, HH, WW) filters, or (HH, WW) for a one-channel image; default
+        random integers in {-1, 0, 1}.
+    b : (F,) biases; default zeros when ``w`` is given, else random.
+    stride, pad : as ``conv_param`` of :func:`cnnkit.reference.conv_forward_naive`.
+    mode : ``"forward"`` or ``"backward"`` (one upstream gradient cell
+        ``dout[f, i, j]`` per step, spreading into ``dx`` and ``dw``).
+    dout : (F, H', W') upstream gradient for backward mode; default random.
+    student : a student's ``conv_forward_naive(x, w, b, conv_param)``; it is
+        run on this example, compared with the reference, and the stepper
+        opens on the first wrong output cell (forward mode only).
+    seed : seed of the random example.
+    digits : decimals shown.
+    editable : show boxes to edit sizes, stride and pad (needs a kernel).
+        Changing a shape draws a new random array of that shape.
+    interval : milliseconds per step when playing.
+    jump_on : ``"click"`` or ``"hover"`` on an output cell jumps to its step.
+    max_frames : refuse examples with more steps than this.
+    """
+
+    _EDITABLE = (("C", "channels"), ("H", "height"), ("W", "width"), ("F", "filters"),
+                 ("HH", "filter h"), ("WW", "filter w"), ("stride", "stride"), ("pad", "pad"))
+
+    def __init__(self, x=None, w=None, b=None, stride=1, pad=0, mode="forward", dout=None,
+                 student=None, seed=0, digits=2, editable=True, interval=800,
+                 jump_on="click", max_frames=400):
+        self.mode = check_choice(mode, "mode", MODES)
+        if student is not None and mode != "forward":
+            raise ValueError(f"student checks a forward function, so it needs "
+                             f"mode='forward', got mode={mode!r}")
+        if student is not None and not callable(student):
+            raise TypeError(f"student must be a function, got {type(student).__name__}")
+        self.student, self.digits = student, digits
+        self._rng = np.random.default_rng(seed)
+        x, w, b = _as_float(x, "x"), _as_float(w, "w"), _as_float(b, "b")
+        if x is not None and x.ndim == 2:
+            x = x[None]
+        if w is not None and w.ndim == 2:
+            w = w[None, None]
+        if x is None:
+            x = self._rng.integers(0, 3, (3, 5, 5)).astype(float)
+        if w is None:
+            w = self._rng.integers(-1, 2, (2, x.shape[0], 3, 3)).astype(float)
+            b = self._rng.integers(-1, 2, 2).astype(float) if b is None else b
+        if x.ndim != 3:
+            raise ValueError(f"x must have shape (C, H, W) or (H, W), got {x.shape}")
+        if w.ndim != 4:
+            raise ValueError(f"w must have shape (F, C, HH, WW) or (HH, WW), got {w.shape}")
+        b = np.zeros(w.shape[0]) if b is None else b
+        self._arrays = {"x": x, "w": w, "b": b, "dout": _as_float(dout, "dout")}
+        C, H, W = x.shape
+        F, _, HH, WW = w.shape
+        params = dict(C=C, H=H, W=W, F=F, HH=HH, WW=WW, stride=stride, pad=pad)
+        super().__init__(params, editable, interval, jump_on, max_frames)
+
+    # -- results as data ------------------------------------------------
+    @property
+    def frames(self):
+        """The :class:`~cnnkit.widgets.frames.ConvFrames` shown."""
+        return self._state.frames
+
+    @property
+    def current(self):
+        """The :class:`~cnnkit.widgets.frames.ConvFrame` of the step shown."""
+        return self._state.frames.frames[self.step]
+
+    @property
+    def check_result(self):
+        """The :class:`~cnnkit.widgets.checking.CheckResult`, or None without ``student``."""
+        return self._state.check
+
+    def __repr__(self):
+        cf = self._state.frames
+        return (f"ConvStepper({self.mode}, x {cf.x.shape}, w {cf.w.shape}, stride "
+                f"{cf.stride}, pad {cf.pad} -> out {cf.out.shape}: {self.n_steps} steps, "
+                f"at step {self.step})")
+
+    # -- computing and rendering ----------------------------------------
+    def _array(self, key, shape, make):
+        a = self._arrays.get(key)
+        if a is None or a.shape != shape:
+            a = self._arrays[key] = make(shape)
+        return a
+
+    def _compute(self, p):
+        for name, label in self._EDITABLE[:6]:
+            check_int(p[name], f"{label} ({name})", 1)
+        x = self._array("x", (p["C"], p["H"], p["W"]),
+                        lambda s: self._rng.integers(0, 3, s).astype(float))
+        w = self._array("w", (p["F"], p["C"], p["HH"], p["WW"]),
+                        lambda s: self._rng.integers(-1, 2, s).astype(float))
+        b = self._array("b", (p["F"],), lambda s: self._rng.integers(-1, 2, s).astype(float))
+        conv_param = {"stride": p["stride"], "pad": p["pad"]}
+        cf = conv_frames(x, w, b, conv_param)
+        check = None
+        if self.mode == "backward":
+            dout = self._array("dout", cf.out.shape,
+                               lambda s: np.round(self._rng.standard_normal(s), 1))
+            cf = conv_frames(x, w, b, conv_param, dout)
+        elif self.student is not None:
+            name = getattr(self.student, "__name__", "your function")
+            check = run_student(self.student, (x[None], w, b, conv_param), cf.out, name)
+        state = _ConvState(cf, check, self.mode, self.digits)
+        return state, len(cf.frames)
+
+    def _render(self, state):
+        cf = state.frames
+        if state.mode == "backward":
+            htmls = [views.conv_backward(cf, fr, state.digits, self._event) for fr in cf.frames]
+        else:
+            htmls = [views.conv_forward(cf, fr, state.digits, state.check, self._event)
+                     for fr in cf.frames]
+        summary = (f"x {cf.x.shape}, w {cf.w.shape}, b {cf.b.shape}, stride {cf.stride}, "
+                   f"pad {cf.pad} &rarr; out {cf.out.shape}: {len(cf.frames)} steps")
+        title = "Convolution, backward pass" if state.mode == "backward" else "Convolution"
+        first = (state.check.step or 0) if state.check is not None else 0
+        return render.header(title, summary, state.check), htmls, first

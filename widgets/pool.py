@@ -1,0 +1,127 @@
+"""``PoolStepper``: step through max pooling, forward, backward or checking."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnkit.reference.checks import check_int
+
+from . import render, views
+from .checking import CheckResult, run_student
+from .conv import _as_float
+from .frames import PoolFrames, pool_frames
+from .stepper import MODES, Stepper, check_choice
+
+
+@dataclass(frozen=True)
+class _PoolState:
+    frames: PoolFrames
+    check: CheckResult
+    mode: str
+    digits: int
+
+
+class PoolStepper(Stepper):
+    """Step through max pooling of one image, one output cell per step.
+
+    Each step highlights the window, its maximum (ties underlined and
+    explained) and the output cell. In backward mode each step sends one
+    upstream gradient cell to the window's arg-max: the first maximum in
+    row-major order, as :func:`cnnkit.reference.max_pool_backward_naive` does.
+
+    Parameters
+    ----------
+    x : (C, H, W) or (H, W) input; default a random example of small integers,
+        which has ties.
+    pool_height, pool_width, stride : as ``pool_param`` of
+        :func:`cnnkit.reference.max_pool_forward_naive`; windows may overlap.
+    mode : ``"forward"`` or ``"backward"``.
+    dout : (C, H', W') upstream gradient for backward mode; default random.
+    student : a student's ``max_pool_forward_naive(x, pool_param)``, run on
+        this example and compared with the reference (forward mode only).
+    seed, digits, editable, interval, jump_on, max_frames : as for
+        :class:`~cnnkit.widgets.ConvStepper`.
+    """
+
+    _EDITABLE = (("C", "channels"), ("H", "height"), ("W", "width"),
+                 ("pool_height", "pool h"), ("pool_width", "pool w"), ("stride", "stride"))
+
+    def __init__(self, x=None, pool_height=2, pool_width=2, stride=2, mode="forward",
+                 dout=None, student=None, seed=0, digits=2, editable=True, interval=800,
+                 jump_on="click", max_frames=400):
+        self.mode = check_choice(mode, "mode", MODES)
+        if student is not None and mode != "forward":
+            raise ValueError(f"student checks a forward function, so it needs "
+                             f"mode='forward', got mode={mode!r}")
+        if student is not None and not callable(student):
+            raise TypeError(f"student must be a function, got {type(student).__name__}")
+        self.student, self.digits = student, digits
+        self._rng = np.random.default_rng(seed)
+        x = _as_float(x, "x")
+        if x is None:
+            x = self._rng.integers(0, 4, (1, 4, 4)).astype(float)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3:
+            raise ValueError(f"x must have shape (C, H, W) or (H, W), got {x.shape}")
+        self._arrays = {"x": x, "dout": _as_float(dout, "dout")}
+        C, H, W = x.shape
+        params = dict(C=C, H=H, W=W, pool_height=pool_height, pool_width=pool_width,
+                      stride=stride)
+        super().__init__(params, editable, interval, jump_on, max_frames)
+
+    @property
+    def frames(self):
+        """The :class:`~cnnkit.widgets.frames.PoolFrames` shown."""
+        return self._state.frames
+
+    @property
+    def current(self):
+        """The :class:`~cnnkit.widgets.frames.PoolFrame` of the step shown."""
+        return self._state.frames.frames[self.step]
+
+    @property
+    def check_result(self):
+        """The :class:`~cnnkit.widgets.checking.CheckResult`, or None without ``student``."""
+        return self._state.check
+
+    def __repr__(self):
+        pf = self._state.frames
+        return (f"PoolStepper({self.mode}, x {pf.x.shape}, pool {pf.pool_height}x"
+                f"{pf.pool_width}, stride {pf.stride} -> out {pf.out.shape}: "
+                f"{self.n_steps} steps, at step {self.step})")
+
+    def _compute(self, p):
+        for name, label in self._EDITABLE[:3]:
+            check_int(p[name], f"{label} ({name})", 1)
+        x = self._arrays["x"]
+        if x.shape != (p["C"], p["H"], p["W"]):
+            x = self._arrays["x"] = self._rng.integers(0, 4, (p["C"], p["H"], p["W"])) * 1.0
+        pool_param = {k: p[k] for k in ("pool_height", "pool_width", "stride")}
+        pf = pool_frames(x, pool_param)
+        check = None
+        if self.mode == "backward":
+            dout = self._arrays["dout"]
+            if dout is None or dout.shape != pf.out.shape:
+                dout = self._arrays["dout"] = np.round(self._rng.standard_normal(pf.out.shape), 1)
+            pf = pool_frames(x, pool_param, dout)
+        elif self.student is not None:
+            name = getattr(self.student, "__name__", "your function")
+            check = run_student(self.student, (x[None], pool_param), pf.out, name)
+        return _PoolState(pf, check, self.mode, self.digits), len(pf.frames)
+
+    def _render(self, state):
+        pf = state.frames
+        if state.mode == "backward":
+            htmls = [views.pool_backward(pf, fr, state.digits, self._event) for fr in pf.frames]
+        else:
+            htmls = [views.pool_forward(pf, fr, state.digits, state.check, self._event)
+                     for fr in pf.frames]
+        ties = sum(len(fr.ties) > 1 for fr in pf.frames)
+        summary = (f"x {pf.x.shape}, pool {pf.pool_height}x{pf.pool_width}, stride "
+                   f"{pf.stride} &rarr; out {pf.out.shape}: {len(pf.frames)} steps"
+                   + (f", {ties} windows with a tie" if ties else "")
+                   + (", windows overlap" if pf.stride < max(pf.pool_height, pf.pool_width)
+                      else ""))
+        title = "Max pooling, backward pass" if state.mode == "backward" else "Max pooling"
+        first = (state.check.step or 0) if state.check is not None else 0
+        return render.header(title, summary, state.check), htmls, first

@@ -1,0 +1,135 @@
+"""HTML building blocks: number grids with a colour scale, one stylesheet.
+
+Everything is a plain HTML string with CSS classes and inline background
+colours, so a frame switches instantly in the browser and renders the same
+in a live kernel and in an exported page. Cells that carry ``data-go="k"``
+(output cells) or ``data-delta="d"`` (previous/next buttons) move the stepper
+through :data:`JUMP_JS`, which runs in the browser and needs no kernel.
+"""
+import html
+
+import numpy as np
+
+from .frames import fmt
+
+CSS = """<style>
+.cnk-frame{font:12px/1.35 sans-serif;color:#111}
+.cnk-row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;margin:4px 0}
+.cnk-title{font-weight:600;margin:0 0 2px 0;font-size:11px}
+.cnk-grid{border-collapse:collapse}
+.cnk-grid td{min-width:2.6em;height:1.45em;padding:0 2px;text-align:center;
+ font:11px monospace;border:1px solid #d4d4d4;color:#111}
+.cnk-grid td.cnk-pad{color:#888;font-style:italic}
+.cnk-grid td.cnk-blank{color:transparent;background:#f3f3f3}
+.cnk-grid td.cnk-hl{box-shadow:inset 0 0 0 2px #f08c00}
+.cnk-grid td.cnk-cur{box-shadow:inset 0 0 0 3px #2b8a3e;font-weight:bold}
+.cnk-grid td.cnk-tie{text-decoration:underline wavy #c92a2a}
+.cnk-grid td.cnk-wrong{color:#c92a2a;font-weight:bold;outline:2px dashed #c92a2a;outline-offset:-3px}
+.cnk-grid td[data-go]{cursor:pointer}
+.cnk-sum{font:12px monospace;white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
+ padding:4px 6px;border-left:3px solid #f08c00;margin:4px 0}
+.cnk-note{font-size:12px;margin:2px 0;color:#333}
+.cnk-bad{color:#c92a2a;font-weight:600}
+.cnk-good{color:#2b8a3e;font-weight:600}
+.cnk-nav button{font-size:14px;min-width:2.4em;margin-right:4px;cursor:pointer}
+</style>"""
+
+JUMP_JS = (
+    "var t=event.target.closest('[data-go],[data-delta]');if(!t)return;"
+    "var i=this.closest('.cnk-stepper').querySelector('.cnk-step input');if(!i)return;"
+    "var v=t.dataset.go!==undefined?+t.dataset.go:+i.value+(+t.dataset.delta);"
+    "v=Math.max(+i.min,Math.min(+i.max,v));if(+i.value===v)return;i.value=v;"
+    "i.dispatchEvent(new Event('change',{bubbles:true}))")
+
+LEGEND = ("<div class='cnk-note'>Colours: red positive, blue negative, white zero "
+          "(scaled per grid). <span style='box-shadow:inset 0 0 0 2px #f08c00'>&nbsp;orange&nbsp;"
+          "</span> cells are read in this step; <span style='box-shadow:inset 0 0 0 3px "
+          "#2b8a3e'>&nbsp;green&nbsp;</span> is the cell written. Click an output cell to jump "
+          "to its step.</div>")
+
+
+def colour(value, scale):
+    """Background colour for ``value`` on a blue-white-red scale of ``+-scale``."""
+    t = 0.0 if scale == 0 else max(-1.0, min(1.0, value / scale))
+    target = (214, 96, 77) if t > 0 else (67, 147, 195)
+    rgb = (round(255 + (c - 255) * abs(t) * 0.8) for c in target)
+    return "#%02x%02x%02x" % tuple(rgb)
+
+
+def grid(values, title, marks=None, go=None, blank=None, pad=0, digits=2, scale=None):
+    """One 2-D array as a titled HTML table.
+
+    Parameters
+    ----------
+    values : (R, S) array.
+    title : text above the table (escaped).
+    marks : dict mapping ``(r, s)`` to a CSS class (``"cnk-hl"``, ...).
+    go : (R, S) int array; each cell gets ``data-go`` so a click jumps there.
+    blank : (R, S) bool array of cells shown empty (not computed yet).
+    pad : width of the zero border drawn as padding.
+    scale : colour scale; defaults to the largest magnitude in ``values``.
+    """
+    values = np.asarray(values, dtype=float)
+    marks = marks or {}
+    if scale is None:
+        scale = float(np.abs(values).max()) if values.size else 0.0
+    R, S = values.shape
+    rows = []
+    for r in range(R):
+        cells = []
+        for s in range(S):
+            cls = [marks[(r, s)]] if (r, s) in marks else []
+            if pad and not (pad <= r < R - pad and pad <= s < S - pad):
+                cls.append("cnk-pad")
+            attrs = ""
+            if go is not None:
+                attrs = f' data-go="{int(go[r, s])}"'
+            if blank is not None and blank[r, s]:
+                cls.append("cnk-blank")
+                text, style = "", ""
+            else:
+                text = fmt(values[r, s], digits)
+                style = f' style="background:{colour(values[r, s], scale)}"'
+            cls_attr = f' class="{" ".join(cls)}"' if cls else ""
+            cells.append(f"<td{cls_attr}{style}{attrs}>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<div><div class='cnk-title'>{html.escape(title)}</div>"
+            f"<table class='cnk-grid'>{''.join(rows)}</table></div>")
+
+
+def window_marks(rows, cols, cls="cnk-hl"):
+    """Marks for every cell of the window ``rows x cols`` (``(start, stop)`` pairs)."""
+    return {(r, s): cls for r in range(*rows) for s in range(*cols)}
+
+
+def row(*blocks):
+    """Blocks side by side, wrapping when the cell is narrow."""
+    return "<div class='cnk-row'>" + "".join(blocks) + "</div>"
+
+
+def frame(step, cell, body, event="onclick"):
+    """Wrap a frame's body; ``cell`` (a tuple) goes to ``data-cell`` for tests."""
+    label = ",".join(str(v) for v in cell)
+    return (f"<div class='cnk-frame' data-step='{step}' data-cell='{label}' "
+            f"{event}=\"{JUMP_JS}\">{body}</div>")
+
+
+def text(equation, cls="cnk-sum"):
+    return f"<div class='{cls}'>{html.escape(equation)}</div>"
+
+
+def nav_buttons():
+    """Previous / next buttons that step in the browser, with or without a kernel."""
+    return (f"<div class='cnk-nav' onclick=\"{JUMP_JS}\">"
+            "<button data-delta='-1' title='previous step'>&#9664;</button>"
+            "<button data-delta='1' title='next step'>&#9654;</button></div>")
+
+
+def header(title, summary, check=None):
+    """Title, a one-line summary (trusted HTML), the legend and a check verdict."""
+    out = (f"<div class='cnk-title' style='font-size:13px'>{html.escape(title)}</div>"
+           f"<div class='cnk-note'>{summary}</div>{LEGEND}")
+    if check is not None:
+        cls = "cnk-good" if check.passed else "cnk-bad"
+        out += f"<div class='cnk-note {cls}'>Check: {html.escape(check.message)}</div>"
+    return out

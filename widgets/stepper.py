@@ -1,0 +1,170 @@
+"""The stepping widget shared by :class:`ConvStepper` and :class:`PoolStepper`.
+
+Every frame is precomputed as HTML and held in an ``ipywidgets.Stack``. The
+Stack's ``selected_index``, an ``IntSlider``, a ``Play`` and a step box are
+joined with ``jslink``, so stepping happens in the browser: it is instant with
+a live kernel and still works in a page exported without one. The previous /
+next buttons and clicking an output cell set the step box from the browser
+too. Editing the parameters recomputes the frames and so needs a kernel.
+"""
+import html
+
+import ipywidgets as widgets
+
+from . import render
+
+MODES = ("forward", "backward")
+JUMP_EVENTS = {"click": "onclick", "hover": "onmouseover"}
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices``, else raise a ValueError naming them."""
+    if value not in choices:
+        options = " or ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be {options}, got {value!r}")
+    return value
+
+
+class Stepper(widgets.VBox):
+    """Frames in a Stack, stepped by Play, slider, step box and buttons.
+
+    Subclasses implement ``_compute(params)`` returning ``(state, n_steps)``
+    and raising ValueError/TypeError for impossible parameters,
+    ``_render(state)`` returning ``(header_html, frame_htmls, first_step)``
+    (``state`` is kept as ``self._state`` once shown), and list their editable integer parameters in
+    ``_EDITABLE`` as ``(name, label)``.
+    """
+
+    _EDITABLE = ()
+
+    def __init__(self, params, editable=True, interval=800, jump_on="click",
+                 max_frames=400):
+        check_choice(jump_on, "jump_on", tuple(JUMP_EVENTS))
+        self._event = JUMP_EVENTS[jump_on]
+        self.max_frames = max_frames
+        self.error = ""
+        self._params = dict(params)
+        self._header = widgets.HTML()
+        self._error = widgets.HTML()
+        self._stack = widgets.Stack([], selected_index=None)
+        self._play = widgets.Play(interval=interval, min=0, max=0, description="play")
+        self._slider = widgets.IntSlider(min=0, max=0, description="step",
+                                         layout=widgets.Layout(width="320px"))
+        self._box = widgets.BoundedIntText(min=0, max=0, layout=widgets.Layout(width="5.5em"))
+        self._box.add_class("cnk-step")
+        self._nav = widgets.HTML(render.nav_buttons())
+        widgets.jslink((self._play, "value"), (self._slider, "value"))
+        widgets.jslink((self._slider, "value"), (self._box, "value"))
+        widgets.jslink((self._slider, "value"), (self._stack, "selected_index"))
+        # Without a browser (tests, scripts) keep the kernel-side state in step too.
+        self._slider.observe(self._sync_stack, "value")
+        self._editors = self._make_editors() if editable else []
+        controls = widgets.HBox([self._play, self._nav, self._box, self._slider])
+        children = [self._header, controls, self._stack]
+        if self._editors:
+            children += [widgets.HBox(self._editors,
+                                      layout=widgets.Layout(flex_flow="row wrap")), self._error]
+        super().__init__(children)
+        self.add_class("cnk-stepper")
+        self._state = self._checked_compute(self._params)
+        self._install(*self._render(self._state))
+
+    # -- stepping -------------------------------------------------------
+    @property
+    def n_steps(self):
+        """Number of precomputed frames."""
+        return len(self._stack.children)
+
+    @property
+    def step(self):
+        """The step shown; set it to jump there."""
+        return self._slider.value
+
+    @step.setter
+    def step(self, value):
+        if not 0 <= value < self.n_steps:
+            raise ValueError(f"step must be between 0 and {self.n_steps - 1}, got {value}")
+        self._slider.value = self._box.value = self._play.value = value
+
+    @property
+    def frame_html(self):
+        """HTML of the frame shown now."""
+        return self._stack.children[self._stack.selected_index].value
+
+    def next(self):
+        """Go one step forward (stays on the last step)."""
+        self.step = min(self.step + 1, self.n_steps - 1)
+
+    def previous(self):
+        """Go one step back (stays on step 0)."""
+        self.step = max(self.step - 1, 0)
+
+    def _sync_stack(self, change):
+        if self._stack.selected_index != change["new"]:
+            self._stack.selected_index = change["new"]
+
+    def _install(self, header, frames, first):
+        old = self._stack.children
+        self._header.value = render.CSS + header
+        self._stack.children = [widgets.HTML(h) for h in frames]
+        last = len(frames) - 1
+        for control in (self._play, self._slider, self._box):
+            control.min, control.max = 0, last
+        self.step = first
+        self._stack.selected_index = first
+        for child in old:
+            child.close()
+
+    # -- parameters -----------------------------------------------------
+    @property
+    def params(self):
+        """The current parameters (a copy)."""
+        return dict(self._params)
+
+    def set_params(self, **changes):
+        """Recompute the frames with some parameters changed.
+
+        Impossible combinations do not raise: the reason is stored in
+        :attr:`error`, shown under the editors, the previous frames stay, and
+        the method returns False. Returns True when the frames were rebuilt.
+        """
+        unknown = sorted(set(changes) - set(self._params))
+        if unknown:
+            raise TypeError(f"unknown parameter {', '.join(unknown)}; "
+                            f"expected some of {', '.join(sorted(self._params))}")
+        params = {**self._params, **changes}
+        try:
+            state = self._checked_compute(params)
+        except (ValueError, TypeError) as err:
+            self.error = f"Cannot show these parameters: {err}"
+            self._error.value = f"<div class='cnk-note cnk-bad'>{html.escape(self.error)}</div>"
+            return False
+        self.error = ""
+        self._error.value = ""
+        self._params, self._state = params, state
+        self._install(*self._render(state))
+        return True
+
+    def _checked_compute(self, params):
+        state, n_steps = self._compute(params)
+        if n_steps > self.max_frames:
+            raise ValueError(f"these parameters give {n_steps} steps, more than "
+                             f"max_frames={self.max_frames}; use a smaller input")
+        return state
+
+    def _make_editors(self):
+        editors = []
+        for name, label in self._EDITABLE:
+            box = widgets.IntText(value=self._params[name], description=label,
+                                  layout=widgets.Layout(width="150px"),
+                                  style={"description_width": "90px"})
+            box.observe(lambda change, name=name: self.set_params(**{name: change["new"]}),
+                        "value")
+            editors.append(box)
+        return editors
+
+    def _compute(self, params):
+        raise NotImplementedError
+
+    def _render(self, state):
+        raise NotImplementedError
