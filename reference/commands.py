@@ -26,6 +26,10 @@ def register(subparsers):
     train.add_argument("--epochs", type=_positive_int, help="override the recipe's epochs")
     train.add_argument("--num-training", type=_positive_int, default=49000,
                        help="training images (default 49000)")
+    train.add_argument("--num-validation", type=_positive_int, default=1000,
+                       help="validation images, taken after the training images (default 1000)")
+    train.add_argument("--num-test", type=_positive_int, default=1000,
+                       help="test images (default 1000)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.set_defaults(func=run_train)
 
@@ -60,7 +64,8 @@ def run_train(args):
         recipe["num_epochs"] = args.epochs
     try:
         metrics = train(out_dir=args.out, root=args.data, recipe=recipe,
-                        num_training=args.num_training, seed=args.seed)
+                        num_training=args.num_training, num_validation=args.num_validation,
+                        num_test=args.num_test, seed=args.seed)
     except DataError as err:
         print(f"cnnkit train: {err}", file=sys.stderr)
         return 1
