@@ -1,0 +1,201 @@
+"""Python API: ``grade_submissions`` grades a batch and writes every report.
+
+The command line (:mod:`cnnkit.grader.grade_command`) only parses options and
+presents the :class:`BatchResult` this returns.
+"""
+import hashlib
+import json
+import multiprocessing
+import numbers
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import report
+from .collect import collect
+from .context import GradingContext
+from .errors import GraderUsageError
+from .execute import limits_for
+from .heldout import load_heldout
+from .pipeline import grade_one
+from .secret import load_secret
+from .testbank import get_assignment
+
+GRADER_VERSION = "1"
+LIMITS = {"workers": (1, 64), "timeout": (1, 3600), "memory_mb": (256, 65536),
+          "heldout": (10, 10000)}
+
+
+@dataclass
+class BatchResult:
+    """Outcome of a batch, as data: every student's record and the summary."""
+    out: Path
+    records: list = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    graded: list = field(default_factory=list)     # ids graded by this run
+    skipped: list = field(default_factory=list)    # ids resumed unchanged
+
+    def __repr__(self):
+        return (f"BatchResult(out={str(self.out)!r}, students={len(self.records)}, "
+                f"graded={len(self.graded)}, skipped={len(self.skipped)})")
+
+
+def check_setting(name, value):
+    """Validate a grading setting against :data:`LIMITS`; return it."""
+    low, high = LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise GraderUsageError(f"{name} must be a number from {low} to {high}, got {value!r}")
+    if name != "timeout" and value != int(value):
+        raise GraderUsageError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+    if not low <= value <= high:
+        raise GraderUsageError(f"{name} must be from {low} to {high}, got {value!r}")
+    return value
+
+
+def check_folders(submissions, out):
+    sub, out = Path(submissions).resolve(), Path(out).resolve()
+    if not sub.is_dir():
+        raise GraderUsageError(f"SUBMISSIONS {submissions}: not a folder")
+    if out.exists() and not out.is_dir():
+        raise GraderUsageError(f"--out {out}: exists and is not a folder")
+    if out == sub or sub in out.parents or out in sub.parents:
+        raise GraderUsageError(f"--out {out} must be outside SUBMISSIONS {sub} (and not contain it)")
+    return sub, out
+
+
+def grader_key(assignment, heldout, problem):
+    """A hash of everything besides the files and the secret that sets a student's grade."""
+    spec = {"version": GRADER_VERSION, "assignment": assignment.name,
+            "groups": [(g.name, g.points, g.n_cases) for g in assignment.groups],
+            "heldout": heldout.source if heldout else problem}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def previous_record(out, sub, ctx):
+    """The stored record of ``sub`` if it is still valid (same files, secret, grader)."""
+    try:
+        record = json.loads((out / sub.student_id / report.RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    same = (record.get("fingerprint") == sub.fingerprint and record.get("secret") ==
+            ctx.secret.fingerprint and record.get("grader") == ctx.grader_key
+            and record.get("reason", "") == sub.problem)
+    return record if same else None
+
+
+def _progress(total, enabled):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit="submission", desc="grading")
+
+
+def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
+                      memory_mb=2048, secret=None, nbgrader=None, data=None, heldout=2000,
+                      progress=False):
+    """Grade every submission under ``submissions``; write reports to ``out``.
+
+    Parameters
+    ----------
+    submissions : folder with one subfolder per student, or an nbgrader
+        ``submitted/<student>/<assignment>/`` tree (or the course root holding it).
+    out : report folder (created); must not overlap ``submissions``.
+    assignment : assignment name (``"cnn"``).
+    workers : submissions graded in parallel (1-64), each driving its own sandboxes.
+    timeout : seconds of CPU and wall-clock time for each test group's sandbox (1-3600).
+    memory_mb : address-space limit of the sandboxed process (256-65536).
+    secret : course secret file; default :func:`cnnkit.grader.secret.default_secret_path`,
+        created on first use.
+    nbgrader : an nbgrader course root whose gradebook receives the scores.
+    data : CIFAR-10 archive or folder for the accuracy test (default ``CNNKIT_DATA``,
+        then the cnnkit cache); without data the accuracy group is an error.
+    heldout : number of held-out test images for the accuracy test (10-10000).
+    progress : show a progress bar (tqdm) over submissions.
+
+    Returns
+    -------
+    BatchResult. Raises GraderUsageError only for bad arguments.
+    """
+    start = time.perf_counter()
+    try:
+        assign = get_assignment(assignment)
+    except ValueError as err:
+        raise GraderUsageError(str(err)) from None
+    for name, value in (("workers", workers), ("timeout", timeout), ("memory_mb", memory_mb),
+                        ("heldout", heldout)):
+        check_setting(name, value)
+    sub_root, out = check_folders(submissions, out)
+    if secret is not None and sub_root in Path(secret).resolve().parents:
+        raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
+    gradebook_writer = None
+    if nbgrader is not None:
+        from .gradebook import check_course
+        gradebook_writer = check_course(nbgrader)
+    secret_obj = load_secret(secret)
+    found = collect(sub_root, assign)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="cnnkit-heldout-")
+    try:
+        held, problem = load_heldout(data, int(heldout), scratch)
+        ctx = GradingContext(assignment=assign, secret=secret_obj,
+                             limits=limits_for(timeout, int(memory_mb)), out=out,
+                             heldout=held, heldout_problem=problem,
+                             grader_key=grader_key(assign, held, problem))
+        result = BatchResult(out)
+        todo = []
+        for sub in found:
+            old = previous_record(out, sub, ctx)
+            if old is not None:
+                result.records.append(old)
+                result.skipped.append(sub.student_id)
+            else:
+                todo.append(sub)
+        bar = _progress(len(found), progress)
+        if bar:
+            bar.update(len(result.skipped))
+        grade_start = time.perf_counter()
+        for record in _grade_all(ctx, todo, int(workers)):
+            result.records.append(record)
+            result.graded.append(record["student_id"])
+            if bar:
+                bar.update(1)
+        if bar:
+            bar.close()
+        grade_seconds = time.perf_counter() - grade_start
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result.records.sort(key=lambda r: r["student_id"])
+    timing = _timing(result, start, grade_seconds, int(workers))
+    result.summary = report.write_batch(ctx, result.records, timing)
+    if gradebook_writer is not None:
+        gradebook_writer(assign, result.records)
+    return result
+
+
+def _grade_all(ctx, todo, workers):
+    """Yield each submission's record as it finishes (in a pool when ``workers > 1``)."""
+    if workers == 1 or len(todo) <= 1:
+        for sub in todo:
+            yield grade_one(ctx, sub)
+        return
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                               mp_context=multiprocessing.get_context("spawn"))
+    with pool:
+        futures = [pool.submit(grade_one, ctx, sub) for sub in todo]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _timing(result, start, grade_seconds, workers):
+    graded = [r for r in result.records if r["student_id"] in set(result.graded)]
+    per = [r["seconds"] for r in graded if r["status"] == "graded"]
+    return {"wall_seconds": round(time.perf_counter() - start, 2),
+            "grading_seconds": round(grade_seconds, 2), "workers": workers,
+            "graded_this_run": len(result.graded), "skipped_unchanged": len(result.skipped),
+            "submissions_per_minute": round(60 * len(result.graded) / grade_seconds, 1)
+            if result.graded and grade_seconds > 0 else None,
+            "student_seconds_mean": round(sum(per) / len(per), 2) if per else None,
+            "student_seconds_max": round(max(per), 2) if per else None}

@@ -1,0 +1,253 @@
+"""Pipeline step "sandbox": run each test group of one student in a fresh sandbox.
+
+For each group the parent makes a new folder holding only the student's
+``.py`` files (plus, for the accuracy group, the checkpoint and the held-out
+images, never their labels), the trusted ``harness.py``, ``job.json`` and the
+case inputs as ``.npz``, runs the harness with :func:`run_sandboxed`, and
+reads back each case's outputs with ``allow_pickle=False``. A case that kills
+the process (``os._exit``, a segfault, the memory limit) costs only that case:
+the remaining cases run again in a fresh sandbox, up to ``MAX_RESTARTS`` times.
+After a timeout the rest of the group is not run (its time is used up).
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .sandbox import Limits, run_sandboxed
+
+HARNESS = Path(__file__).with_name("harness.py")
+MAX_RESTARTS = 3
+#: largest .py file copied into a sandbox, and largest output file read back
+MAX_SOURCE_BYTES = 2 << 20
+MAX_OUTPUT_BYTES = 64 << 20
+SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
+
+
+@dataclass
+class CaseRun:
+    """What the sandbox gave back for one case (not yet a verdict)."""
+    index: int
+    status: str                       # "ok", "error", "timeout", "oom", "crashed"
+    message: str = ""
+    outputs: dict | None = None
+    tripwire: list = field(default_factory=list)
+
+
+@dataclass
+class GroupRun:
+    group: str
+    cases: list = field(default_factory=list)
+    isolation: str = ""
+    seconds: float = 0.0
+
+
+def copy_sources(folder, dest):
+    """Copy the ``.py`` files under ``folder`` into ``dest``; symlinks are never followed."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
+                   and not os.path.islink(os.path.join(root, d))]
+        for name in files:
+            src = os.path.join(root, name)
+            if (not name.endswith(".py") or os.path.islink(src)
+                    or os.path.getsize(src) > MAX_SOURCE_BYTES):
+                continue
+            target = os.path.join(dest, os.path.relpath(src, folder))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(src, target)
+
+
+def stage(ctx, submission, group, cases, base):
+    """A fresh sandbox folder for ``group``: sources, harness, job and inputs."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{group}-", dir=base))
+    copy_sources(submission.folder, workdir)
+    shutil.copyfile(HARNESS, workdir / "harness.py")
+    (workdir / "inputs").mkdir()
+    for case in cases:
+        np.savez(workdir / "inputs" / f"case_{case.index:03d}.npz", **case.arrays)
+        if case.call["kind"] == "predict":
+            found = find_checkpoint(submission.folder, ctx.assignment.checkpoint)
+            for suffix in (".npz", ".json"):
+                shutil.copyfile(submission.folder / (found + suffix),
+                                workdir / (case.call["checkpoint"] + suffix))
+            shutil.copyfile(ctx.heldout.images_path, workdir / case.call["images"])
+    return workdir
+
+
+def write_job(workdir, cases):
+    job = {"cases": [{"index": c.index, "call": c.call} for c in cases]}
+    (workdir / "job.json").write_text(json.dumps(job))
+    shutil.rmtree(workdir / "outputs", ignore_errors=True)
+
+
+def load_outputs(path):
+    """Arrays of an ``.npz`` the harness wrote: plain numbers only, size-capped."""
+    if path.stat().st_size > MAX_OUTPUT_BYTES:
+        raise ValueError(f"outputs are {path.stat().st_size} bytes, over {MAX_OUTPUT_BYTES}")
+    with zipfile.ZipFile(path) as z:
+        if sum(i.file_size for i in z.infolist()) > MAX_OUTPUT_BYTES:
+            raise ValueError("outputs unpack to more than the size limit")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for key, value in arrays.items():
+        if value.dtype.kind not in "fiub":
+            raise ValueError(f"{key} has dtype {value.dtype}, not a number type")
+    return arrays
+
+
+def read_case(outdir, index):
+    """The CaseRun of a finished case, or None when it never finished."""
+    stem = outdir / f"case_{index:03d}"
+    try:
+        report = json.loads((outdir / f"case_{index:03d}.json").read_text()[:100_000])
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or report.get("status") not in ("ok", "error"):
+        return CaseRun(index, "error", "the harness report of this case is unreadable")
+    tripwire = [str(t)[:200] for t in report.get("tripwire", [])][:20]
+    if report["status"] == "error":
+        return CaseRun(index, "error", str(report.get("error", ""))[:1000], None, tripwire)
+    try:
+        outputs = load_outputs(stem.with_suffix(".npz"))
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        return CaseRun(index, "error", f"your outputs could not be read as plain numeric "
+                                       f"arrays ({err})", None, tripwire)
+    return CaseRun(index, "ok", "", outputs, tripwire)
+
+
+def _why(result):
+    tail = [line for line in result.stderr.strip().splitlines() if line.strip()][-3:]
+    said = (" Last output: " + " | ".join(tail))[:600] if tail else ""
+    if result.status == "timeout":
+        return "timed out (an infinite loop, or far too slow?)." + said
+    if result.status == "oom":
+        return "ran out of memory." + said
+    return (f"the process ended during this case (exit status {result.returncode}; "
+            f"sys.exit, os._exit or a crash?)." + said)
+
+
+def run_group(ctx, submission, group, cases, base):
+    """Run ``cases`` of ``group`` in sandboxes; returns a :class:`GroupRun`."""
+    start = time.perf_counter()
+    run = GroupRun(group)
+    done = {}
+    remaining = list(cases)
+    workdir = stage(ctx, submission, group, cases, base)
+    try:
+        for attempt in range(MAX_RESTARTS + 1):
+            write_job(workdir, remaining)
+            result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"],
+                                   ctx.limits)
+            run.isolation = result.isolation
+            outdir = workdir / "outputs"
+            for case in remaining:
+                finished = read_case(outdir, case.index)
+                if finished is not None:
+                    done[case.index] = finished
+            unfinished = [c for c in remaining if c.index not in done]
+            started = [c for c in unfinished if (outdir / f"case_{c.index:03d}.started").exists()]
+            if not unfinished:
+                break
+            if started:
+                status = result.status if result.status in ("timeout", "oom") else "crashed"
+                done[started[0].index] = CaseRun(started[0].index, status, _why(result))
+            elif result.status == "ok":
+                for c in unfinished:
+                    done[c.index] = CaseRun(c.index, "error", "the harness skipped this case")
+                break
+            remaining = [c for c in unfinished if c.index not in done]
+            if result.status == "timeout" or attempt == MAX_RESTARTS or not started:
+                reason = ("not run: an earlier case used up the group's time limit"
+                          if result.status == "timeout" else
+                          "not run: the sandbox ended abnormally too many times. "
+                          + _why(result))
+                status = "timeout" if result.status == "timeout" else "crashed"
+                for c in remaining:
+                    done[c.index] = CaseRun(c.index, status, reason)
+                break
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    run.cases = [done[c.index] for c in cases]
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def limits_for(timeout, memory_mb):
+    """Sandbox limits of one group run: ``timeout`` seconds of CPU and wall clock."""
+    return Limits(cpu_seconds=timeout, wall_seconds=timeout, memory_mb=memory_mb)
+
+
+def find_checkpoint(folder, candidates):
+    """Base path (no suffix) of the student's challenge checkpoint, or None.
+
+    The assignment's declared places come first; otherwise any ``X.json`` with
+    an ``X.npz`` beside it whose JSON names a ``module`` and ``class``.
+    """
+    def ok(base):
+        files = [folder / (base + s) for s in (".npz", ".json")]
+        return all(f.is_file() and not f.is_symlink() for f in files)
+    for base in candidates:
+        if ok(base):
+            return base
+    found = []
+    for spec in sorted(folder.rglob("*.json")):
+        base = str(spec.relative_to(folder))[:-len(".json")]
+        if spec.stat().st_size > 100_000 or not ok(base) or "expected" in spec.parts:
+            continue
+        try:
+            data = json.loads(spec.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and {"module", "class"} <= set(data):
+            found.append(base)
+    return found[0] if len(found) == 1 else None
+
+
+def missing_inputs(ctx, submission, group, case):
+    """Why ``case`` cannot run at all (a message for the student), or ''."""
+    g = ctx.assignment.group(group)
+    if case.call["kind"] == "predict":
+        if ctx.heldout is None:
+            return f"cannot measure accuracy: {ctx.heldout_problem}"
+        if find_checkpoint(submission.folder, ctx.assignment.checkpoint) is None:
+            where = " or ".join(f"{b}.npz + {b}.json" for b in ctx.assignment.checkpoint)
+            return (f"no challenge checkpoint found: expected {where}. Save your trained "
+                    "model with utils.checkpoint.save_checkpoint(path, model, spec) as the "
+                    "last notebook asks.")
+        return ""
+    path = submission.folder / g.module_file
+    if not path.is_file():
+        return f"{g.module_file} is missing from your submission"
+    return ""
+
+
+def cases_for(ctx, group):
+    """The hidden cases of ``group`` for this course's secret."""
+    g = ctx.assignment.group(group)
+    return [ctx.assignment.make_case(ctx.secret.key, group, i) for i in range(g.n_cases)]
+
+
+def run(ctx, work):
+    """Step: fill ``work.raw`` with a :class:`GroupRun` per test group."""
+    base = tempfile.mkdtemp(prefix="cnnkit-grade-")
+    os.chmod(base, 0o755)  # searchable by the sandbox user when bwrap is missing
+    try:
+        for g in ctx.assignment.groups:
+            cases = cases_for(ctx, g.name)
+            problem = missing_inputs(ctx, work.submission, g.name, cases[0])
+            if problem:
+                work.raw[g.name] = GroupRun(g.name, [CaseRun(c.index, "error", problem)
+                                                     for c in cases])
+                continue
+            work.raw[g.name] = run_group(ctx, work.submission, g.name, cases, base)
+            work.isolation = work.raw[g.name].isolation or work.isolation
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return work

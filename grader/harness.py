@@ -1,0 +1,245 @@
+"""Trusted harness that runs INSIDE the sandbox, next to one student's files.
+
+It is copied into the sandbox folder and run as ``python harness.py``. It holds
+no expected values and no secret: it reads ``job.json`` (which functions to
+call, on which arrays) and ``inputs/case_<i>.npz``, calls the student's code
+one case at a time, and writes ``outputs/case_<i>.npz`` (plain float/int
+arrays) and ``outputs/case_<i>.json`` (status, error message, tripwire hits).
+Before each case it writes ``outputs/case_<i>.started``, so the grader knows
+which case was running if the process dies. Standard library and numpy only.
+"""
+import copy
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: modules a naive function must not call into
+FAST_MODULES = ("utils.fast_layers", "utils.im2col", "utils.im2col_cython", "nndl.fast_layers")
+TRIPWIRE = {"active": False, "hits": []}
+
+
+class _ForbiddenImports:
+    """Import hook: the kit itself and torch are not available to submissions."""
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top in ("cnnkit", "torch"):
+            if TRIPWIRE["active"]:
+                TRIPWIRE["hits"].append(f"import {name}")
+            raise ImportError(f"{name} is not available to submissions")
+        return None
+
+
+def _wrap(module_name, fn_name, fn):
+    def recorder(*args, **kwargs):
+        if TRIPWIRE["active"]:
+            TRIPWIRE["hits"].append(f"{module_name}.{fn_name}")
+        return fn(*args, **kwargs)
+    recorder.__name__ = fn_name
+    recorder.__doc__ = fn.__doc__
+    return recorder
+
+
+def arm_tripwire():
+    """Replace the public functions of the fast-layer modules by recorders."""
+    for name in FAST_MODULES:
+        if not os.path.exists(os.path.join(HERE, *name.split(".")) + ".py"):
+            continue
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # a broken helper module is the student's business
+            continue
+        for attr, value in list(vars(module).items()):
+            if callable(value) and not attr.startswith("_") and not isinstance(value, type):
+                setattr(module, attr, _wrap(name, attr, value))
+
+
+def student_error(err):
+    """'Type: message (file.py, line N)' pointing at the student's own code."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if f.filename.startswith(HERE) and not f.filename.endswith("harness.py")]
+    where = ""
+    if frames:
+        f = frames[-1]
+        where = f" ({os.path.relpath(f.filename, HERE)}, line {f.lineno}, in {f.name})"
+    text = f"{type(err).__name__}: {err}"
+    return (text[:500] + "...") if len(text) > 500 else text + where
+
+
+def as_plain_array(value, what):
+    """A numeric ndarray, or TypeError naming ``what``."""
+    if isinstance(value, (int, float, np.number)):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{what} must be a numpy array, got {type(value).__name__}")
+    if value.dtype.kind not in "fiub":
+        raise TypeError(f"{what} must hold numbers, got dtype {value.dtype}")
+    return np.array(value, dtype=value.dtype.newbyteorder("="), copy=True)
+
+
+def resolve(spec, arrays):
+    """Copy of ``spec`` with every "@name" replaced by a copy of ``arrays[name]``."""
+    if isinstance(spec, str) and spec.startswith("@"):
+        return arrays[spec[1:]].copy()
+    if isinstance(spec, dict):
+        return {k: resolve(v, arrays) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [resolve(v, arrays) for v in spec]
+    return copy.deepcopy(spec)
+
+
+def unpack(result, n, what):
+    if n == 1:
+        return [result]
+    if not isinstance(result, (tuple, list)) or len(result) != n:
+        raise TypeError(f"{what} must return {n} values, got {type(result).__name__}")
+    return list(result)
+
+
+def run_layer(call, arrays):
+    module = importlib.import_module(call["module"])
+    forward = getattr(module, call["forward"])
+    out = {}
+    args = resolve(call["args"], arrays)
+    TRIPWIRE["active"] = bool(call.get("tripwire")) and not call.get("backward")
+    result = unpack(forward(*args), 2, call["forward"])
+    TRIPWIRE["active"] = False
+    out["out"] = as_plain_array(result[0], f"{call['forward']}'s out")
+    cache = result[1]
+    if call.get("report_arg") is not None:
+        for key, value in args[call["report_arg"]].items():
+            if key in ("running_mean", "running_var"):
+                out[f"after_{key}"] = as_plain_array(value, f"bn_param[{key!r}]")
+    if not call.get("backward"):
+        return out
+    backward = getattr(module, call["backward"])
+    TRIPWIRE["active"] = bool(call.get("tripwire"))
+    grads = unpack(backward(arrays["dout"].copy(), cache), len(call["grads"]), call["backward"])
+    TRIPWIRE["active"] = False
+    for name, g in zip(call["grads"], grads):
+        out[name] = as_plain_array(g, f"{call['backward']}'s {name}")
+    # the student's own forward on perturbed inputs, for the directional derivative check
+    names = [a[1:] if isinstance(a, str) else None for a in call["args"]]
+    for name in call["wrt"]:
+        position = names.index(name)
+        k = 0
+        while f"dir_{name}_{k}" in arrays:
+            for sign, tag in ((1, "plus"), (-1, "minus")):
+                moved = resolve(call["args"], arrays)
+                moved[position] = arrays[name] + sign * call["h"] * arrays[f"dir_{name}_{k}"]
+                f = unpack(forward(*moved), 2, call["forward"])[0]
+                out[f"f{tag}_{name}_{k}"] = as_plain_array(f, f"{call['forward']}'s out")
+            k += 1
+    return out
+
+
+def build_model(call):
+    module = importlib.import_module(call["module"])
+    cls = getattr(module, call["class"])
+    kwargs = dict(call["kwargs"])
+    kwargs["input_dim"] = tuple(kwargs["input_dim"])
+    return cls(dtype=np.dtype(call["dtype"]).type, **kwargs)
+
+
+def run_model(call, arrays):
+    model = build_model(call)
+    if call["kind"] == "model_init":
+        params = getattr(model, "params", None)
+        if not isinstance(params, dict):
+            raise TypeError(f"model.params must be a dict, got {type(params).__name__}")
+        return {f"param_{k}": as_plain_array(v, f"params[{k!r}]") for k, v in params.items()
+                if isinstance(k, str)}
+    for key, value in arrays.items():
+        if key.startswith("param_"):
+            model.params[key[len("param_"):]] = value.copy()
+    if call["kind"] == "model_scores":
+        return {"scores": as_plain_array(model.loss(arrays["X"].copy()), "scores")}
+    loss, grads = unpack(model.loss(arrays["X"].copy(), arrays["y"].copy()), 2, "loss(X, y)")
+    out = {"loss": as_plain_array(np.asarray(loss, dtype=float), "loss")}
+    if not isinstance(grads, dict):
+        raise TypeError(f"loss(X, y) must return (loss, grads) with grads a dict, "
+                        f"got {type(grads).__name__}")
+    for k, v in grads.items():
+        out[f"grad_{k}"] = as_plain_array(v, f"grads[{k!r}]")
+    return out
+
+
+def run_predict(call, arrays):
+    base = os.path.join(HERE, call["checkpoint"])
+    with np.load(base + ".npz", allow_pickle=False) as data:
+        params = {k: data[k] for k in data.files}
+    with open(base + ".json", encoding="utf-8") as f:
+        spec = json.load(f)
+    if not isinstance(spec, dict) or not {"module", "class"} <= set(spec):
+        raise ValueError(f"{call['checkpoint']}.json must hold {{'module', 'class', 'kwargs'}}")
+    cls = getattr(importlib.import_module(spec["module"]), spec["class"])
+    model = cls(**spec.get("kwargs", {}))
+    for key in list(model.params):
+        if key not in params:
+            raise ValueError(f"{call['checkpoint']}.npz has no array {key!r}")
+        model.params[key] = params[key].astype(model.params[key].dtype)
+    bn = getattr(model, "bn_params", None) or []
+    for key, bn_param in (bn.items() if isinstance(bn, dict) else enumerate(bn)):
+        for stat in ("running_mean", "running_var"):
+            if f"bn{key}.{stat}" in params:
+                bn_param[stat] = params[f"bn{key}.{stat}"].copy()
+    images = np.load(os.path.join(HERE, call["images"]), allow_pickle=False)
+    labels = []
+    for start in range(0, images.shape[0], call["batch"]):
+        scores = as_plain_array(model.loss(images[start:start + call["batch"]]), "scores")
+        labels.append(np.argmax(scores, axis=1))
+    return {"labels": np.concatenate(labels).astype(np.int64)}
+
+
+RUNNERS = {"layer": run_layer, "model_init": run_model, "model_scores": run_model,
+           "model_loss": run_model, "predict": run_predict}
+
+
+def write_json(path, data):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    sys.path.insert(0, HERE)
+    sys.meta_path.insert(0, _ForbiddenImports())
+    with open(os.path.join(HERE, "job.json"), encoding="utf-8") as f:
+        job = json.load(f)
+    outdir = os.path.join(HERE, "outputs")
+    os.makedirs(outdir, exist_ok=True)
+    if any(c["call"].get("tripwire") for c in job["cases"]):
+        arm_tripwire()
+    for case in job["cases"]:
+        stem = os.path.join(outdir, f"case_{case['index']:03d}")
+        with open(stem + ".started", "w") as f:
+            f.write("started")
+        with np.load(os.path.join(HERE, "inputs", f"case_{case['index']:03d}.npz"),
+                     allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        call = case["call"]
+        TRIPWIRE["hits"] = []
+        start = time.perf_counter()
+        report = {"status": "ok", "error": ""}
+        try:
+            outputs = RUNNERS[call["kind"]](call, arrays)
+            np.savez(stem + ".npz", **outputs)
+        except SystemExit as err:
+            TRIPWIRE["active"] = False
+            report = {"status": "error", "error": f"your code called sys.exit({err.code!r})"}
+        except Exception as err:  # every student error is reported, never fatal
+            TRIPWIRE["active"] = False
+            report = {"status": "error", "error": student_error(err)}
+        report["tripwire"] = sorted(set(TRIPWIRE["hits"]))
+        report["seconds"] = time.perf_counter() - start
+        write_json(stem + ".json", report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The grading pipeline: a declared list of steps, each ``step(ctx, work) -> work``.
+
+``collect`` (:mod:`~cnnkit.grader.collect`) finds the submissions of a batch;
+then every gradable submission goes through :data:`STEPS`:
+
+1. ``execute.run`` - run each test group of the student's code in a sandbox;
+2. ``compare.run`` - compare what came back with the reference, case by case;
+3. ``score.run`` - points per group;
+4. ``report.run`` - write the student's ``grade.json``, ``results.json``, ``feedback.html``.
+
+``ctx`` (:class:`~cnnkit.grader.context.GradingContext`) is the same for the
+whole batch; ``work`` (:class:`~cnnkit.grader.context.Work`) is the student's
+record. No step keeps state of its own.
+"""
+import sys
+import time
+import traceback
+
+from . import compare, execute, report, score
+from .context import Work
+
+STEPS = (execute.run, compare.run, score.run, report.run)
+
+
+def grade_one(ctx, submission):
+    """Grade one submission; returns its record (a dict, as in ``grade.json``).
+
+    Never raises because of the submission: an ungradable folder, or a grader
+    failure on this student, becomes a record with status ``ungradable``.
+    """
+    if submission.problem:
+        record = report.ungradable_record(ctx, submission, ctx.grader_key)
+        report.write_student(ctx.out, record)
+        return record
+    start = time.perf_counter()
+    work = Work(submission)
+    try:
+        for step in STEPS[:-1]:
+            work = step(ctx, work)
+        work.seconds = time.perf_counter() - start
+        work = STEPS[-1](ctx, work)
+    except Exception as err:  # a grader bug must not stop the batch
+        traceback.print_exc(file=sys.stderr)
+        submission.problem = (f"internal grader error ({type(err).__name__}: {err}); "
+                              "please report it to the course staff")
+        record = report.ungradable_record(ctx, submission, "internal-error")  # never resumed
+        report.write_student(ctx.out, record)
+        return record
+    return report.student_record(ctx, work, ctx.grader_key)
