@@ -284,11 +284,17 @@ if pid == 0:
     try:
         for name, (soft, hard) in limits.items():
             resource.setrlimit(getattr(resource, name), (soft, hard))
+        try:  # works in fallback mode even where workdir's parents are private
+            os.chdir(workdir)
+            entered = True
+        except OSError:
+            entered = False
         if os.getuid() == 0 and uid != 0:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-        os.chdir(workdir)
+        if not entered:
+            os.chdir(workdir)
     except OSError as err:
         os.write(2, f"[sandbox] cannot set the sandbox up: {err}\n".encode())
         os._exit(126)
@@ -369,6 +375,7 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir):
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
+    args += ["--perms", "0755", "--dir", "/etc"]
     for name in _ETC_FILES:
         path = "/etc/" + name
         if os.path.exists(path):
@@ -381,7 +388,7 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir):
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", prefix, prefix]
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.file_size_mb << 20), "--tmpfs", "/tmp",
+             "--perms", "1777", "--size", str(limits.file_size_mb << 20), "--tmpfs", "/tmp",
              "--bind", str(workdir), SANDBOX_PATH, "--chdir", "/"]
     for key, value in _base_env("/tmp", SANDBOX_PATH, env).items():
         args += ["--setenv", key, value]
