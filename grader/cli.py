@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = [
     "cnnkit.reference.commands",
     "cnnkit.grader.assign_command",
+    "cnnkit.widgets.commands",
 ]
 
 
