@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = [
     "cnnkit.reference.commands",
+    "cnnkit.reference.bench_command",
     "cnnkit.grader.assign_command",
     "cnnkit.widgets.commands",
 ]

@@ -45,6 +45,33 @@ cdef inline Py_ssize_t _end_valid(Py_ssize_t offset, Py_ssize_t pad,
     return last if last < n_out else n_out
 
 
+cdef void _im2col_same_width(const real *plane, real *dst, Py_ssize_t H, Py_ssize_t W,
+                             Py_ssize_t H_out, Py_ssize_t h_lo, Py_ssize_t h_hi,
+                             Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t shift) noexcept nogil:
+    """One row of im2col when stride is 1 and the output is as wide as the input.
+
+    Then ``dst[t] = plane[t + shift]`` for every valid ``t = ho*W + wo``: one
+    contiguous copy, after which the few positions that wrapped around a row
+    end (or lie in the padding) are set to zero.
+    """
+    cdef Py_ssize_t t, t0 = h_lo * W, t1 = h_hi * W, ho, wo
+    if t0 < -shift:
+        t0 = -shift
+    if t1 > H * W - shift:
+        t1 = H * W - shift
+    for t in range(h_lo * W):
+        dst[t] = 0
+    for t in range(t0, t1):
+        dst[t] = plane[t + shift]
+    for t in range(h_hi * W, H_out * W):
+        dst[t] = 0
+    for ho in range(h_lo, h_hi):
+        for wo in range(lo):
+            dst[ho * W + wo] = 0
+        for wo in range(hi, W):
+            dst[ho * W + wo] = 0
+
+
 def im2col(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
            Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
     """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of ``x``."""
@@ -70,6 +97,11 @@ def im2col(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
                         if hi < lo:
                             hi = lo
                         col0 = j - pad
+                        if stride == 1 and W_out == W and h_lo < h_hi and lo < hi:
+                            _im2col_same_width(&x[n, c, 0, 0], &cols[n, k, 0], H, W,
+                                               H_out, h_lo, h_hi, lo, hi,
+                                               (i - pad) * W + col0)
+                            continue
                         for ho in range(H_out):
                             dst = &cols[n, k, ho * W_out]
                             if ho < h_lo or ho >= h_hi or lo >= hi:

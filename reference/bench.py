@@ -1,0 +1,349 @@
+"""Benchmark of the fast reference layers against PyTorch's CPU kernels (issue 7).
+
+:func:`run_benchmark` times, in one process and on the same float32 inputs,
+each layer's forward + backward pass in cnnkit and in PyTorch (autograd), with
+PyTorch set to the number of threads numpy's BLAS uses. cnnkit and PyTorch
+runs alternate, so a slow spell of the machine hits both; each figure is the
+median of ``repeats`` runs. It also times the naive loop layers on a small
+batch (the speed-up shown in the notebook) and reports the achieved GFLOP/s of
+each convolution beside a plain float32 matrix product of comparable size.
+
+The result is plain data (a dict, see :func:`run_benchmark`);
+:func:`format_table` renders it. PyTorch is optional: without it only cnnkit is
+timed and the result says so.
+"""
+import datetime
+import os
+import platform
+import time
+
+import numpy as np
+
+from . import conv_layers, fast_layers
+
+TORCH_INSTALL_HINT = "pip install torch==2.13.0"
+
+#: (name, x shape, w shape, pad) of the convolutions timed; stride 1.
+CONV_CASES = [
+    ("conv 3->32 3x3 on 100x3x32x32", (100, 3, 32, 32), (32, 3, 3, 3), 1),
+    ("conv 32->64 3x3 on 100x32x16x16", (100, 32, 16, 16), (64, 32, 3, 3), 1),
+    ("conv 3->64 7x7 on 50x3x32x32", (50, 3, 32, 32), (64, 3, 7, 7), 3),
+]
+#: (name, x shape, pool size = stride)
+POOL_CASES = [("max pool 2x2/2 on 100x32x32x32", (100, 32, 32, 32), 2)]
+#: (name, x shape)
+BN_CASES = [("spatial batchnorm on 100x64x16x16", (100, 64, 16, 16))]
+#: the naive-vs-fast comparison: (name, x shape, w shape, pad)
+NAIVE_CONV = ("conv 3->32 3x3 on 10x3x32x32", (10, 3, 32, 32), (32, 3, 3, 3), 1)
+NAIVE_POOL = ("max pool 2x2/2 on 10x32x32x32", (10, 32, 32, 32), 2)
+
+TINY_CONV_CASES = [
+    ("conv 3->4 3x3 on 2x3x8x8", (2, 3, 8, 8), (4, 3, 3, 3), 1),
+    ("conv 2->3 5x5 on 2x2x8x6", (2, 2, 8, 6), (3, 2, 5, 5), 2),
+]
+TINY_POOL_CASES = [("max pool 2x2/2 on 2x3x8x8", (2, 3, 8, 8), 2)]
+TINY_BN_CASES = [("spatial batchnorm on 2x4x6x6", (2, 4, 6, 6))]
+TINY_NAIVE_CONV = ("conv 3->4 3x3 on 2x3x8x8", (2, 3, 8, 8), (4, 3, 3, 3), 1)
+TINY_NAIVE_POOL = ("max pool 2x2/2 on 2x3x8x8", (2, 3, 8, 8), 2)
+
+TIMED_KEYS = ("name", "kind", "shapes", "cnnkit_ms", "torch_ms", "ratio")
+
+
+def _import_torch():
+    try:
+        import torch
+        import torch.nn.functional
+    except ImportError:
+        return None
+    return torch
+
+
+def blas_threads():
+    """Threads numpy's BLAS uses: from threadpoolctl if installed, else os.cpu_count()."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.cpu_count() or 1, "os.cpu_count() (threadpoolctl not installed)"
+    counts = [info["num_threads"] for info in threadpool_info()
+              if info.get("user_api") == "blas"]
+    if not counts:
+        return os.cpu_count() or 1, "os.cpu_count() (no BLAS seen by threadpoolctl)"
+    return max(counts), "threadpoolctl"
+
+
+def _blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [{k: info.get(k) for k in ("internal_api", "version", "architecture",
+                                      "num_threads", "threading_layer")}
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info(torch=None, threads=None):
+    """Where and when the numbers were taken."""
+    info = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpu_model": _cpu_model(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__ if torch is not None else None,
+        "threads": threads,
+        "blas": _blas_info(),
+        "kernels": fast_layers.KERNELS,
+        "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                         if k in os.environ},
+    }
+    return info
+
+
+def _time_once(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def time_pair(cnnkit_fn, torch_fn, repeats):
+    """Median seconds of each function over ``repeats`` alternating runs (after a warm-up)."""
+    cnnkit_fn()
+    if torch_fn is not None:
+        torch_fn()
+    ours, theirs = [], []
+    for _ in range(repeats):
+        ours.append(_time_once(cnnkit_fn))
+        if torch_fn is not None:
+            theirs.append(_time_once(torch_fn))
+    return float(np.median(ours)), (float(np.median(theirs)) if theirs else None)
+
+
+def _row(name, kind, shapes, ours, theirs, **extra):
+    row = {"name": name, "kind": kind, "shapes": shapes,
+           "cnnkit_ms": ours * 1e3,
+           "torch_ms": None if theirs is None else theirs * 1e3,
+           "ratio": None if theirs is None else ours / theirs}
+    row.update(extra)
+    return row
+
+
+def _conv_case(name, x_shape, w_shape, pad, rng, torch, repeats):
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32) * 0.1
+    b = rng.standard_normal(w_shape[0], dtype=np.float32)
+    conv_param = {"stride": 1, "pad": pad}
+    out, _ = fast_layers.conv_forward_fast(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape, dtype=np.float32)
+
+    def ours():
+        _, cache = fast_layers.conv_forward_fast(x, w, b, conv_param)
+        fast_layers.conv_backward_fast(dout, cache)
+
+    theirs = None
+    if torch is not None:
+        xt, wt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+        gt = torch.from_numpy(dout)
+        conv2d = torch.nn.functional.conv2d
+
+        def theirs():
+            for t in (xt, wt, bt):
+                t.grad = None
+            conv2d(xt, wt, bt, stride=1, padding=pad).backward(gt)
+
+    t_ours, t_theirs = time_pair(ours, theirs, repeats)
+    N, C, H, W = x_shape
+    F, _, HH, WW = w_shape
+    K, P = C * HH * WW, out.shape[2] * out.shape[3]
+    flops = 3 * 2.0 * F * K * N * P          # forward, dx and dw products
+    mat_a = rng.standard_normal((F, K), dtype=np.float32)
+    mat_b = rng.standard_normal((K, N * P), dtype=np.float32)
+    t_mat, _ = time_pair(lambda: mat_a @ mat_b, None, repeats)
+    return _row(name, "conv", {"x": list(x_shape), "w": list(w_shape), "stride": 1, "pad": pad},
+                t_ours, t_theirs,
+                gflops={"cnnkit": flops / t_ours / 1e9,
+                        "torch": None if t_theirs is None else flops / t_theirs / 1e9,
+                        "matmul": 2.0 * F * K * N * P / t_mat / 1e9,
+                        "matmul_shape": [[F, K], [K, N * P]]})
+
+
+def _pool_case(name, x_shape, size, rng, torch, repeats):
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    pool_param = {"pool_height": size, "pool_width": size, "stride": size}
+    out, _ = fast_layers.max_pool_forward_fast(x, pool_param)
+    dout = rng.standard_normal(out.shape, dtype=np.float32)
+
+    def ours():
+        _, cache = fast_layers.max_pool_forward_fast(x, pool_param)
+        fast_layers.max_pool_backward_fast(dout, cache)
+
+    theirs = None
+    if torch is not None:
+        xt = torch.from_numpy(x).requires_grad_()
+        gt = torch.from_numpy(dout)
+        max_pool2d = torch.nn.functional.max_pool2d
+
+        def theirs():
+            xt.grad = None
+            max_pool2d(xt, size, size).backward(gt)
+
+    t_ours, t_theirs = time_pair(ours, theirs, repeats)
+    return _row(name, "pool", {"x": list(x_shape), "pool": size, "stride": size},
+                t_ours, t_theirs)
+
+
+def _bn_forward_backward():
+    fwd = getattr(fast_layers, "spatial_batchnorm_forward_fast",
+                  conv_layers.spatial_batchnorm_forward)
+    bwd = getattr(fast_layers, "spatial_batchnorm_backward_fast",
+                  conv_layers.spatial_batchnorm_backward)
+    return fwd, bwd
+
+
+def _bn_case(name, x_shape, rng, torch, repeats):
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    C = x_shape[1]
+    gamma = rng.standard_normal(C, dtype=np.float32)
+    beta = rng.standard_normal(C, dtype=np.float32)
+    dout = rng.standard_normal(x_shape, dtype=np.float32)
+    fwd, bwd = _bn_forward_backward()
+
+    def ours():
+        _, cache = fwd(x, gamma, beta, {"mode": "train"})
+        bwd(dout, cache)
+
+    theirs = None
+    if torch is not None:
+        xt, gt_, bt = (torch.from_numpy(a).requires_grad_() for a in (x, gamma, beta))
+        gt = torch.from_numpy(dout)
+        batch_norm = torch.nn.functional.batch_norm
+
+        def theirs():
+            for t in (xt, gt_, bt):
+                t.grad = None
+            batch_norm(xt, None, None, gt_, bt, training=True, eps=1e-5).backward(gt)
+
+    t_ours, t_theirs = time_pair(ours, theirs, repeats)
+    return _row(name, "batchnorm", {"x": list(x_shape)}, t_ours, t_theirs,
+                implementation=f"{fwd.__module__}.{fwd.__name__}")
+
+
+def _naive_case(conv_case, pool_case, rng, repeats):
+    """Naive loops versus the fast layers on a small batch: the notebook's speed-up."""
+    rows = []
+    name, x_shape, w_shape, pad = conv_case
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32)
+    b = rng.standard_normal(w_shape[0], dtype=np.float32)
+    cp = {"stride": 1, "pad": pad}
+    dout = rng.standard_normal(conv_layers.conv_forward_naive(x, w, b, cp)[0].shape,
+                               dtype=np.float32)
+
+    def run(forward, backward, *args):
+        def fn():
+            _, cache = forward(*args)
+            backward(dout, cache)
+        return fn
+
+    t_naive, t_fast = time_pair(
+        run(conv_layers.conv_forward_naive, conv_layers.conv_backward_naive, x, w, b, cp),
+        run(fast_layers.conv_forward_fast, fast_layers.conv_backward_fast, x, w, b, cp),
+        repeats)
+    rows.append({"name": name, "kind": "conv", "naive_ms": t_naive * 1e3,
+                 "fast_ms": t_fast * 1e3, "speedup": t_naive / t_fast})
+    name, x_shape, size = pool_case
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    pp = {"pool_height": size, "pool_width": size, "stride": size}
+    dout = rng.standard_normal(conv_layers.max_pool_forward_naive(x, pp)[0].shape,
+                               dtype=np.float32)
+    t_naive, t_fast = time_pair(
+        run(conv_layers.max_pool_forward_naive, conv_layers.max_pool_backward_naive, x, pp),
+        run(fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast, x, pp),
+        repeats)
+    rows.append({"name": name, "kind": "pool", "naive_ms": t_naive * 1e3,
+                 "fast_ms": t_fast * 1e3, "speedup": t_naive / t_fast})
+    return rows
+
+
+def run_benchmark(repeats=7, tiny=False, use_torch=True, seed=0):
+    """Time every case; return the results as a dict.
+
+    Keys: ``machine`` (see :func:`machine_info`), ``settings`` (repeats,
+    tiny, dtype, seed), ``torch_available``, ``note`` (why torch is missing,
+    or None), ``cases`` (one dict per layer with ``name``, ``kind``,
+    ``shapes``, ``cnnkit_ms``, ``torch_ms``, ``ratio`` = cnnkit / torch, and
+    for convolutions ``gflops``), and ``naive`` (naive vs fast on a small
+    batch: ``naive_ms``, ``fast_ms``, ``speedup``).
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    torch = _import_torch() if use_torch else None
+    threads, threads_source = blas_threads()
+    note = None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    elif use_torch:
+        note = f"PyTorch is not installed, so only cnnkit was timed ({TORCH_INSTALL_HINT})."
+    else:
+        note = "PyTorch timing was turned off."
+    rng = np.random.default_rng(seed)
+    cases = []
+    for name, x_shape, w_shape, pad in (TINY_CONV_CASES if tiny else CONV_CASES):
+        cases.append(_conv_case(name, x_shape, w_shape, pad, rng, torch, repeats))
+    for name, x_shape, size in (TINY_POOL_CASES if tiny else POOL_CASES):
+        cases.append(_pool_case(name, x_shape, size, rng, torch, repeats))
+    for name, x_shape in (TINY_BN_CASES if tiny else BN_CASES):
+        cases.append(_bn_case(name, x_shape, rng, torch, repeats))
+    naive = _naive_case(TINY_NAIVE_CONV if tiny else NAIVE_CONV,
+                        TINY_NAIVE_POOL if tiny else NAIVE_POOL, rng, max(1, min(repeats, 3)))
+    return {
+        "machine": machine_info(torch, threads),
+        "settings": {"repeats": repeats, "tiny": tiny, "dtype": "float32", "seed": seed,
+                     "threads_source": threads_source},
+        "torch_available": torch is not None,
+        "note": note,
+        "cases": cases,
+        "naive": naive,
+    }
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def format_table(result):
+    """A readable text table of :func:`run_benchmark`'s result."""
+    m = result["machine"]
+    lines = [f"cnnkit bench  {m['date']}  {m['cpu_model']}  {m['cores']} cores, "
+             f"{m['threads']} threads  numpy {m['numpy']}  torch {m['torch'] or 'missing'}  "
+             f"kernels: {m['kernels']}"]
+    if result["note"]:
+        lines.append(result["note"])
+    width = max(len(c["name"]) for c in result["cases"] + result["naive"])
+    lines.append(f"{'forward+backward, float32':<{width}}  {'cnnkit ms':>9}  {'torch ms':>9}"
+                 f"  {'ratio':>6}  {'GFLOP/s cnnkit / torch / matmul':>31}")
+    for c in result["cases"]:
+        g = c.get("gflops")
+        gtxt = "" if g is None else (f"{_fmt(g['cnnkit'], '.0f')} / {_fmt(g['torch'], '.0f')}"
+                                     f" / {_fmt(g['matmul'], '.0f')}")
+        lines.append(f"{c['name']:<{width}}  {c['cnnkit_ms']:9.2f}  {_fmt(c['torch_ms'], '9.2f')}"
+                     f"  {_fmt(c['ratio'], '6.2f')}  {gtxt:>31}")
+    lines.append("")
+    lines.append(f"{'naive loops vs fast':<{width}}  {'naive ms':>9}  {'fast ms':>9}  {'speed-up':>8}")
+    for r in result["naive"]:
+        lines.append(f"{r['name']:<{width}}  {r['naive_ms']:9.2f}  {r['fast_ms']:9.2f}"
+                     f"  {r['speedup']:7.1f}x")
+    lines.append(f"ratio = cnnkit time / PyTorch time (median of {result['settings']['repeats']} "
+                 "alternating runs); below 1 means cnnkit is faster.")
+    return "\n".join(lines)
