@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "cnnkit.reference.commands",
     "cnnkit.reference.bench_command",
     "cnnkit.grader.assign_command",
+    "cnnkit.grader.grade_command",
     "cnnkit.widgets.commands",
 ]
 

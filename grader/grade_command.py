@@ -1,0 +1,98 @@
+"""``cnnkit grade`` and ``cnnkit demo``: thin layers over :func:`cnnkit.grader.api.grade_submissions`."""
+import sys
+
+from .errors import GraderUsageError
+
+
+def register(subparsers):
+    grade = subparsers.add_parser(
+        "grade", help="grade a folder of submissions with the hidden tests",
+        description="Grade every student folder in SUBMISSIONS (one subfolder per student id, "
+                    "or an nbgrader submitted/<student>/<assignment>/ tree) in sandboxes, and "
+                    "write OUT/grades.csv, OUT/summary.json and OUT/<student>/results.json "
+                    "(Gradescope), feedback.html. Re-running with the same OUT skips students "
+                    "whose files did not change. Exit status 0 once the batch is graded, "
+                    "2 when the grader is misused.")
+    grade.add_argument("submissions", metavar="SUBMISSIONS", nargs="?",
+                       help="folder of student folders (not needed with --demo)")
+    grade.add_argument("--assignment", default="cnn", help="assignment name (default: cnn)")
+    grade.add_argument("--out", required=True, help="report folder (outside SUBMISSIONS)")
+    grade.add_argument("--workers", type=int, default=1,
+                       help="submissions graded in parallel, 1-64 (default: 1)")
+    grade.add_argument("--timeout", type=float, default=60,
+                       help="seconds for each test group of a student, 1-3600 (default: 60)")
+    grade.add_argument("--memory", type=int, default=2048, metavar="MB",
+                       help="memory limit of a student's process in MB, 256-65536 (default: 2048)")
+    grade.add_argument("--secret", default=None, metavar="PATH",
+                       help="course secret seeding the hidden cases (default: $CNNKIT_SECRET or "
+                            "~/.config/cnnkit/course.secret, created on first use)")
+    grade.add_argument("--nbgrader", default=None, metavar="COURSE_ROOT",
+                       help="also write the scores into this nbgrader course's gradebook")
+    grade.add_argument("--data", default=None, metavar="PATH",
+                       help="CIFAR-10 archive or folder for the accuracy test "
+                            "(default: $CNNKIT_DATA, then the cnnkit cache)")
+    grade.add_argument("--heldout", type=int, default=2000,
+                       help="held-out test images for the accuracy test, 10-10000 (default: 2000)")
+    grade.add_argument("--demo", action="store_true",
+                       help="ignore SUBMISSIONS: grade the embedded demo students into --out")
+    grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    grade.set_defaults(func=run_grade)
+
+    demo = subparsers.add_parser(
+        "demo", help="grade the embedded example submissions and show where the reports are",
+        description="Generate three example submissions (correct, typical mistakes, hostile) "
+                    "from the assignment source into OUT/submissions and grade them into "
+                    "OUT/reports.")
+    demo.add_argument("out", metavar="OUT", nargs="?", default="cnnkit-demo",
+                      help="folder for the demo (default: ./cnnkit-demo)")
+    demo.add_argument("--data", default=None, metavar="PATH",
+                      help="CIFAR-10 archive or folder for the accuracy test")
+    demo.add_argument("--workers", type=int, default=1, help="parallel submissions (default: 1)")
+    demo.set_defaults(func=run_demo)
+
+
+def show(result, stream=sys.stdout):
+    """Print where the reports are and one line per student."""
+    s = result.summary
+    print(f"graded {len(result.graded)} submission(s), skipped {len(result.skipped)} "
+          f"unchanged; students by status: {s['students_by_status']}", file=stream)
+    for r in result.records:
+        line = f"  {r['student_id']}: {r['total']:g} / {r['max_total']:g}"
+        print(line + (f" (ungradable: {r['reason']})" if r["status"] != "graded" else ""),
+              file=stream)
+    print(f"grades:   {result.out / 'grades.csv'}", file=stream)
+    print(f"summary:  {result.out / 'summary.json'}", file=stream)
+    print(f"feedback: {result.out}/<student_id>/feedback.html", file=stream)
+
+
+def run_grade(args):
+    from .api import grade_submissions
+    from .demo import run_demo as demo
+    try:
+        if args.demo:
+            result = demo(args.out, data=args.data, workers=args.workers,
+                          progress=not args.no_progress)
+        elif args.submissions is None:
+            raise GraderUsageError("SUBMISSIONS is required (or pass --demo)")
+        else:
+            result = grade_submissions(
+                args.submissions, args.out, assignment=args.assignment, workers=args.workers,
+                timeout=args.timeout, memory_mb=args.memory, secret=args.secret,
+                nbgrader=args.nbgrader, data=args.data, heldout=args.heldout,
+                progress=not args.no_progress)
+    except GraderUsageError as err:
+        print(f"cnnkit grade: error: {err}", file=sys.stderr)
+        return 2
+    show(result)
+    return 0
+
+
+def run_demo(args):
+    from .demo import run_demo as demo
+    try:
+        result = demo(args.out, data=args.data, workers=args.workers, progress=True)
+    except GraderUsageError as err:
+        print(f"cnnkit demo: error: {err}", file=sys.stderr)
+        return 2
+    show(result)
+    return 0
