@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make demo` (install, then grade the
+# embedded example submissions) and `make test` (install everything, then run
+# the whole suite). `.ci/run` calls `make test`.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+
+.PHONY: demo test system-deps
+
+# bubblewrap isolates student code; chromium drives the widget browser test.
+# Installed with apt when running as root and missing; otherwise a note is printed.
+system-deps:
+	@missing=""; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "note: install$$missing (e.g. sudo apt-get install$$missing) for full isolation and the browser test"; \
+	  fi; \
+	fi
+
+demo: system-deps
+	$(PIP) install -q ".[grader]"
+	cnnkit demo
+
+test: system-deps
+	$(PIP) install -q -e ".[dev,bench]"
+	$(PYTHON) -m pytest
