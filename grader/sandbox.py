@@ -188,13 +188,19 @@ def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
         if as_root:
             _give_to_uid(workdir, uid)
         bwrap = find_bwrap()
+        result = None
         if bwrap is None:
-            return _run_fallback(workdir, argv, limits, env, uid, as_root,
-                                 "bwrap missing (not found on PATH)")
-        result = _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root)
-        if isinstance(result, str):  # bwrap could not set the sandbox up
-            return _run_fallback(workdir, argv, limits, env, uid, as_root,
-                                 f"bwrap failed to start ({result})")
+            reason = "bwrap missing (not found on PATH)"
+        else:
+            result = _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root)
+            if isinstance(result, str):  # bwrap could not set the sandbox up
+                reason, result = f"bwrap failed to start ({result})", None
+        if result is None:
+            result = _run_fallback(workdir, argv, limits, env, uid, as_root, reason)
+        removed = remove_special_files(workdir)
+        if removed:
+            result.stderr += (f"[sandbox] removed {removed} symlinks, FIFOs, sockets or device "
+                              "files the program left in its folder\n")
         return result
     finally:
         if uid_claim:
@@ -266,6 +272,35 @@ def _give_to_uid(workdir, uid):
             if os.path.islink(path) or (not os.path.isdir(path) and st.st_nlink > 1):
                 continue
             os.chown(path, uid, uid, follow_symlinks=False)
+
+
+def remove_special_files(workdir):
+    """Delete everything under ``workdir`` that is not a regular file or a folder.
+
+    Runs once the sandbox's processes are gone, so that a caller reading result
+    files by path can never be sent elsewhere by a symlink (to the secret, to
+    ``/dev/stdin``) or block forever on a FIFO. Returns how many were removed.
+    Folders too deep to be named by a path are left alone (nothing can read them
+    by path either).
+    """
+    removed = 0
+    pending = [str(workdir)]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif not entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
 
 
 # ------------------------------------------------------------------ the launcher

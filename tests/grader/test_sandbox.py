@@ -483,3 +483,19 @@ def reachable_by_others(path):
     path = Path(os.path.realpath(path))
     folders_ok = all(p.stat().st_mode & 0o001 for p in path.parents)
     return folders_ok and bool(path.stat().st_mode & 0o005 == 0o005)
+
+
+def test_special_files_left_behind_are_removed(workdir, canary):
+    result = run_script(workdir, f"""
+        import os, socket
+        os.makedirs("outputs/deep")
+        open("outputs/case_000.json", "w").write("{{}}")
+        os.symlink({str(canary)!r}, "outputs/case_000.npz")
+        os.symlink("/dev/stdin", "outputs/deep/case_001.json")
+        os.mkfifo("outputs/case_002.json")
+        socket.socket(socket.AF_UNIX).bind("outputs/sock")
+    """)
+    assert result.status == "ok", result.stderr
+    assert "[sandbox] removed 4 symlinks, FIFOs, sockets or device files" in result.stderr
+    left = sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*"))
+    assert left == ["attack.py", "outputs", "outputs/case_000.json", "outputs/deep"]
