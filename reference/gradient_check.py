@@ -8,6 +8,17 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+def _evaluate_around(f, x, ix, h):
+    """``(f(x + h e_ix), f(x - h e_ix))``, perturbing ``x`` in place and restoring it."""
+    old = x[ix]
+    x[ix] = old + h
+    pos = np.array(f(x), copy=True)
+    x[ix] = old - h
+    neg = np.array(f(x), copy=True)
+    x[ix] = old
+    return pos, neg
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Numerical gradient of a scalar function ``f`` at ``x``.
 
@@ -18,12 +29,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
@@ -40,14 +46,8 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        pos = np.array(f(x), copy=True)
-        x[ix] = old - h
-        neg = np.array(f(x), copy=True)
-        x[ix] = old
-        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        pos, neg = _evaluate_around(f, x, it.multi_index, h)
+        grad[it.multi_index] = np.sum((pos - neg) * df) / (2 * h)
         it.iternext()
     return grad
 
@@ -61,13 +61,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     errors = []
     for _ in range(num_checks):
         ix = tuple(int(rng.integers(n)) for n in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
-        numeric = (fxph - fxmh) / (2 * h)
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
+        numeric = float(fxph - fxmh) / (2 * h)
         analytic = analytic_grad[ix]
         error = abs(numeric - analytic) / max(1e-12, abs(numeric) + abs(analytic))
         errors.append(float(error))
