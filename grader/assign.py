@@ -41,7 +41,7 @@ END_HIDDEN = "### END HIDDEN TESTS"
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 #: never copied from a source folder (build products, caches, editor files)
 IGNORED = ("__pycache__", "*.pyc", "*.so", "*.c", "*.egg-info", "build", "dist",
-           ".ipynb_checkpoints", ".*", "*.checkpoint.npz", "*.checkpoint.json")
+           ".ipynb_checkpoints", ".*", "checkpoints")
 LAYOUT_FILE = "assignment.json"
 
 
