@@ -13,7 +13,7 @@ import numpy as np
 from .frames import fmt
 
 CSS = """<style>
-.cnk-frame{font:12px/1.35 sans-serif;color:#111}
+.cnk-frame,.cnk-head{font:12px/1.35 sans-serif;color:#111}
 .cnk-row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;margin:4px 0}
 .cnk-title{font-weight:600;margin:0 0 2px 0;font-size:11px}
 .cnk-grid{border-collapse:collapse}
@@ -132,4 +132,4 @@ def header(title, summary, check=None):
     if check is not None:
         cls = "cnk-good" if check.passed else "cnk-bad"
         out += f"<div class='cnk-note {cls}'>Check: {html.escape(check.message)}</div>"
-    return out
+    return f"<div class='cnk-head'>{out}</div>"
