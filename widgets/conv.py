@@ -17,6 +17,7 @@ class _ConvState:
     check: CheckResult
     mode: str
     digits: int
+    arrays: dict
 
 
 def _as_float(a, name):
@@ -118,31 +119,32 @@ class ConvStepper(Stepper):
                 f"at step {self.step})")
 
     # -- computing and rendering ----------------------------------------
-    def _array(self, key, shape, make):
-        a = self._arrays.get(key)
-        if a is None or a.shape != shape:
-            a = self._arrays[key] = make(shape)
-        return a
-
     def _compute(self, p):
         for name, label in self._EDITABLE[:6]:
             check_int(p[name], f"{label} ({name})", 1)
-        x = self._array("x", (p["C"], p["H"], p["W"]),
+        arrays = dict(self._state.arrays if self._state else self._arrays)
+
+        def array(key, shape, make):
+            if arrays.get(key) is None or arrays[key].shape != shape:
+                arrays[key] = make(shape)
+            return arrays[key]
+
+        x = array("x", (p["C"], p["H"], p["W"]),
                         lambda s: self._rng.integers(0, 3, s).astype(float))
-        w = self._array("w", (p["F"], p["C"], p["HH"], p["WW"]),
+        w = array("w", (p["F"], p["C"], p["HH"], p["WW"]),
                         lambda s: self._rng.integers(-1, 2, s).astype(float))
-        b = self._array("b", (p["F"],), lambda s: self._rng.integers(-1, 2, s).astype(float))
+        b = array("b", (p["F"],), lambda s: self._rng.integers(-1, 2, s).astype(float))
         conv_param = {"stride": p["stride"], "pad": p["pad"]}
         cf = conv_frames(x, w, b, conv_param)
         check = None
         if self.mode == "backward":
-            dout = self._array("dout", cf.out.shape,
+            dout = array("dout", cf.out.shape,
                                lambda s: np.round(self._rng.standard_normal(s), 1))
             cf = conv_frames(x, w, b, conv_param, dout)
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")
             check = run_student(self.student, (x[None], w, b, conv_param), cf.out, name)
-        state = _ConvState(cf, check, self.mode, self.digits)
+        state = _ConvState(cf, check, self.mode, self.digits, arrays)
         return state, len(cf.frames)
 
     def _render(self, state):

@@ -18,6 +18,7 @@ class _PoolState:
     check: CheckResult
     mode: str
     digits: int
+    arrays: dict
 
 
 class PoolStepper(Stepper):
@@ -93,21 +94,22 @@ class PoolStepper(Stepper):
     def _compute(self, p):
         for name, label in self._EDITABLE[:3]:
             check_int(p[name], f"{label} ({name})", 1)
-        x = self._arrays["x"]
+        arrays = dict(self._state.arrays if self._state else self._arrays)
+        x = arrays["x"]
         if x.shape != (p["C"], p["H"], p["W"]):
-            x = self._arrays["x"] = self._rng.integers(0, 4, (p["C"], p["H"], p["W"])) * 1.0
+            x = arrays["x"] = self._rng.integers(0, 4, (p["C"], p["H"], p["W"])) * 1.0
         pool_param = {k: p[k] for k in ("pool_height", "pool_width", "stride")}
         pf = pool_frames(x, pool_param)
         check = None
         if self.mode == "backward":
-            dout = self._arrays["dout"]
+            dout = arrays["dout"]
             if dout is None or dout.shape != pf.out.shape:
-                dout = self._arrays["dout"] = np.round(self._rng.standard_normal(pf.out.shape), 1)
+                dout = arrays["dout"] = np.round(self._rng.standard_normal(pf.out.shape), 1)
             pf = pool_frames(x, pool_param, dout)
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")
             check = run_student(self.student, (x[None], pool_param), pf.out, name)
-        return _PoolState(pf, check, self.mode, self.digits), len(pf.frames)
+        return _PoolState(pf, check, self.mode, self.digits, arrays), len(pf.frames)
 
     def _render(self, state):
         pf = state.frames

@@ -31,7 +31,8 @@ class Stepper(widgets.VBox):
     Subclasses implement ``_compute(params)`` returning ``(state, n_steps)``
     and raising ValueError/TypeError for impossible parameters,
     ``_render(state)`` returning ``(header_html, frame_htmls, first_step)``
-    (``state`` is kept as ``self._state`` once shown), and list their editable integer parameters in
+    (``state`` is kept as ``self._state`` once shown; ``_compute`` must not
+    change ``self``, so a refused edit leaves everything as it was), and list their editable integer parameters in
     ``_EDITABLE`` as ``(name, label)``.
     """
 
@@ -66,6 +67,7 @@ class Stepper(widgets.VBox):
                                       layout=widgets.Layout(flex_flow="row wrap")), self._error]
         super().__init__(children)
         self.add_class("cnk-stepper")
+        self._state = None
         self._state = self._checked_compute(self._params)
         self._install(*self._render(self._state))
 
