@@ -1,0 +1,73 @@
+"""Helpers of the grader tests: fake CIFAR-10, a rigged model, small accessors."""
+import pickle
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+SECRET = "0123456789abcdef0123456789abcdef-test-course\n"
+
+RIGGED = textwrap.dedent('''
+    """A model rigged for tests: it reads the label the fake data hides in pixel (0, 0, 0)
+    and answers right only where pixel (1, 0, 0) says so."""
+    import numpy as np
+
+
+    class RiggedNet:
+        def __init__(self, num_classes=10):
+            self.params = {"W": np.zeros(1)}
+            self.num_classes = num_classes
+
+        def loss(self, X, y=None):
+            label = np.rint((X[:, 0, 0, 0] - 5) / 10).astype(int) % self.num_classes
+            wrong = X[:, 1, 0, 0] < 100
+            label = np.where(wrong, (label + 1) % self.num_classes, label)
+            scores = np.zeros((X.shape[0], self.num_classes))
+            scores[np.arange(X.shape[0]), label] = 1.0
+            return scores
+''')
+
+
+def write_fake_cifar(folder, correct, n_train=10):
+    """A CIFAR-10 batches folder whose test images encode their label.
+
+    ``correct`` is a boolean per test image: whether the rigged model answers it
+    right. Training images are zero, so the mean image is zero.
+    """
+    folder = Path(folder) / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    train = {"data": np.zeros((n_train, 3072), np.uint8), "labels": [0] * n_train}
+    for i in range(1, 6):
+        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(train, protocol=2))
+    n = len(correct)
+    labels = rng.integers(0, 10, n)
+    images = np.zeros((n, 3, 32, 32), np.uint8)
+    images[:, 0, 0, 0] = labels * 10 + 5
+    images[:, 1, 0, 0] = np.where(correct, 200, 0)
+    test = {"data": images.reshape(n, -1), "labels": labels.tolist()}
+    (folder / "test_batch").write_bytes(pickle.dumps(test, protocol=2))
+    return folder
+
+
+def add_rigged_checkpoint(student):
+    """Put the rigged model and its checkpoint (checkpoints/challenge) in a student folder."""
+    (student / "nndl" / "rigged.py").write_text(RIGGED)
+    (student / "checkpoints").mkdir(exist_ok=True)
+    np.savez(student / "checkpoints" / "challenge.npz", W=np.zeros(1))
+    (student / "checkpoints" / "challenge.json").write_text(
+        '{"module": "nndl.rigged", "class": "RiggedNet", "kwargs": {}}')
+
+
+#: a patch making max_pool_forward_naive kill its process on batch-of-one inputs only
+CRASH_ONE_CASE = ("    ph, pw = pool_param['pool_height'], pool_param['pool_width']\n",
+                  "    ph, pw = pool_param['pool_height'], pool_param['pool_width']\n"
+                  "    if x.shape[0] == 1:\n        import os; os._exit(3)\n")
+
+
+def by_id(result):
+    return {r["student_id"]: r for r in result.records}
+
+
+def scores(record):
+    return {g["name"]: g["score"] for g in record["groups"]}
