@@ -31,7 +31,8 @@ def test_finds_each_way_of_using_forbidden_code():
     found = violations(SOURCE, names)
     assert found["conv_forward_naive"] == ["uses cff (from utils.fast_layers.conv_forward_fast)"]
     assert found["conv_backward_naive"] == ["uses utils (from utils.fast_layers)"]
-    assert found["max_pool_forward_naive"] == ["imports cnnkit.reference"]
+    assert found["max_pool_forward_naive"] == [
+        "imports cnnkit.reference", "uses ref (from cnnkit.reference.max_pool_forward_naive)"]
     assert found["max_pool_backward_naive"] == ["imports a module dynamically"]
     assert "spatial_batchnorm_forward" not in found
 
