@@ -82,22 +82,23 @@ def conv_backward(cf, fr, digits=2, event="onclick"):
                window_marks((0, cf.w.shape[2]), (0, cf.w.shape[3])), digits=digits,
                scale=dw_scale) for c in range(cf.w.shape[1])]
     db = float(cf.dout[fr.f].ravel()[:fr.i * cf.dout.shape[2] + fr.j + 1].sum())
-    rows_ = f"{r0 - p}:{r1 - p}" if p else f"{r0}:{r1}"
-    cols_ = f"{c0 - p}:{c1 - p}" if p else f"{c0}:{c1}"
+    dx_name, x_name = ("dx_pad", "x_pad") if p else ("dx", "x")
+    where = f"[:, {r0}:{r1}, {c0}:{c1}]"
     lines = [
         f"dout[{fr.f},{fr.i},{fr.j}] = {fmt(g, digits)} flows back through every product:",
-        f"  dx[:, {rows_}, {cols_}] += {fmt(g, digits)} * w[{fr.f}]"
+        f"  {dx_name}{where} += {fmt(g, digits)} * w[{fr.f}]"
         f"   e.g. {fmt(g, digits)}*{fmt(cf.w[fr.f, 0, 0, 0], digits)} "
         f"= {fmt(g * cf.w[fr.f, 0, 0, 0], digits)}",
-        f"  dw[{fr.f}] += {fmt(g, digits)} * x[:, {rows_}, {cols_}]"
+        f"  dw[{fr.f}] += {fmt(g, digits)} * {x_name}{where}"
         f"   e.g. {fmt(g, digits)}*{fmt(cf.xp[0, r0, c0], digits)} "
         f"= {fmt(g * cf.xp[0, r0, c0], digits)}",
         f"  db[{fr.f}] += {fmt(g, digits)}  ->  db[{fr.f}] = {fmt(db, digits)} so far"]
     body = row(*douts) + row(*_padded_inputs(cf, fr, digits)) + row(*_filters(cf.w, fr.f, digits))
     body += text("\n".join(lines)) + row(*dx) + row(*dw)
     if p:
-        body += text("Gradient that lands on the padding (grey) is dropped: dx is the "
-                     "padded gradient with its border cut off.", "cnk-note")
+        body += text(f"Indices are in padded coordinates (x_pad = x with {p} zeros around "
+                     "it). Gradient that lands on the padding (grey) is dropped: dx is dx_pad "
+                     f"with its {p}-cell border cut off.", "cnk-note")
     return frame(fr.step, cell, body, event)
 
 

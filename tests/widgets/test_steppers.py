@@ -152,7 +152,10 @@ def test_conv_backward_frames_show_dx_and_dw():
     conv.step = 7
     fr, html = conv.current, conv.frame_html
     assert f"dout[{fr.f},{fr.i},{fr.j}] = {fmt(fr.grad)} flows back" in html
-    assert f"dw[{fr.f}] += {fmt(fr.grad)} * x[:, " in html
+    r0, c0 = fr.rows[0], fr.cols[0]
+    assert (f"dw[{fr.f}] += {fmt(fr.grad)} * x_pad[:, {r0}:{r0 + 3}, {c0}:{c0 + 3}]"
+            in html)
+    assert f"dx_pad[:, {r0}:{r0 + 3}, {c0}:{c0 + 3}] += {fmt(fr.grad)} * w[{fr.f}]" in html
     assert "dx[0] so far (padded)" in html and "Gradient that lands on the padding" in html
     assert repr(conv).startswith("ConvStepper(backward, x (3, 5, 5)")
 
