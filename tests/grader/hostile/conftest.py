@@ -1,0 +1,187 @@
+"""The hostile batch: every hostile submission of ``cases.py`` graded in ONE batch
+with two honest students, and each honest student graded alone for comparison.
+
+Fixtures are module-scoped so the grader runs three times in all (the batch,
+then each honest student alone); the tests only read what those runs left.
+"""
+import hashlib
+import os
+import pickle
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from cases import CASES, Targets  # noqa: E402
+from patches import replace_function  # noqa: E402
+
+from cnnkit.grader import api as grader_api  # noqa: E402
+from cnnkit.grader.assign import build_package  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[3]
+SOURCE = REPO / "assignments" / "source" / "cnn"
+HONEST = ("honest_full", "honest_partial")
+#: grader settings of the hostile batch: small, so that attacks end quickly
+SETTINGS = {"assignment": "cnn", "workers": 2, "timeout": 6, "memory_mb": 768, "heldout": 10}
+#: environment variables a grader might leak; set in the grading process during the batch
+LEAKY_ENV = {"NBGRADER_EXECUTION": "autograde", "GRADESCOPE_SUBMISSION": "1",
+             "CNNKIT_GRADING": "1"}
+
+
+@dataclass
+class Batch:
+    """What the hostile batch and the honest-alone runs left behind."""
+    root: Path
+    targets: Targets
+    submissions: Path
+    out: Path
+    records: dict
+    alone: dict
+    seconds: float
+    before: dict
+    after: dict
+    received: list = field(default_factory=list)
+
+
+def write_tiny_cifar(folder, n=20, seed=0):
+    """A CIFAR-10 python-version folder of ``n`` random images per batch."""
+    rng = np.random.default_rng(seed)
+    batches = folder / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8),
+                "labels": rng.integers(0, 10, n).tolist(), "batch_label": "tiny"}
+        (batches / name).write_bytes(pickle.dumps(data, protocol=2))
+    (batches / "batches.meta").write_bytes(pickle.dumps(
+        {"label_names": [str(i) for i in range(10)]}, protocol=2))
+    return batches
+
+
+def snapshot(paths):
+    """sha256 of every file under ``paths`` (missing paths recorded as missing)."""
+    found = {}
+    for top in paths:
+        top = Path(top)
+        if not top.exists():
+            found[str(top)] = "missing"
+            continue
+        files = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
+        for path in files:
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def probe_paths(t):
+    return [t.grader_dir / t.probe_name, t.reference_dir / t.probe_name,
+            t.site_packages / "zz_hostile_probe.pth", t.marker]
+
+
+def make_targets(root, port):
+    import cnnkit.grader
+    import cnnkit.reference
+    site = next(Path(p) for p in sys.path if p.endswith("site-packages"))
+    instructor = root / "instructor"
+    instructor.mkdir()
+    secret = instructor / "course.secret"
+    secret.write_text("0123456789abcdef" * 4 + "\n")
+    canary = instructor / "canary.txt"
+    canary.write_text("planted outside every sandbox\n")
+    gradebook = root / "course" / "gradebook.db"
+    gradebook.parent.mkdir()
+    gradebook.write_bytes(b"SQLite format 3\x00 pretend gradebook")
+    return Targets(secret=secret, submissions=root / "submissions", out=root / "out",
+                   canary=canary, gradebook=gradebook,
+                   reference_dir=Path(cnnkit.reference.__file__).parent,
+                   grader_dir=Path(cnnkit.grader.__file__).parent, site_packages=site,
+                   marker=root / "UNPICKLED", port=port)
+
+
+def build_students(correct, submissions, targets, hostile):
+    """Copy the correct package once per student and apply each student's patch."""
+    submissions.mkdir()
+    for sid in HONEST:
+        shutil.copytree(correct, submissions / sid)
+    replace_function(submissions / "honest_partial" / "nndl" / "conv_layers.py",
+                     "max_pool_backward_naive",
+                     "def max_pool_backward_naive(dout, cache):\n"
+                     "    raise NotImplementedError('not done yet')")
+    for case in hostile:
+        folder = submissions / case.sid
+        shutil.copytree(correct, folder)
+        case.apply(folder, targets)
+
+
+def grade(submissions, out, targets, data, **settings):
+    return grader_api.grade_submissions(submissions, out, secret=targets.secret, data=data,
+                                        **{**SETTINGS, **settings})
+
+
+def drain(listener):
+    """Everything that reached ``listener`` (non-blocking)."""
+    received = []
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            return received
+        conn.settimeout(1)
+        try:
+            received.append(conn.recv(1000))
+        except OSError:
+            received.append(b"<connected>")
+        conn.close()
+
+
+def run_batch(root, hostile=CASES, extra_env=LEAKY_ENV):
+    """Build every student, grade the batch and the honest students alone."""
+    correct = root / "correct"
+    build_package(SOURCE, correct, solutions=True)
+    data = write_tiny_cifar(root / "data")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.setblocking(False)
+    targets = make_targets(root, listener.getsockname()[1])
+    build_students(correct, targets.submissions, targets, hostile)
+    watched = [targets.submissions, targets.secret, targets.canary, targets.gradebook,
+               *probe_paths(targets)]
+    before = snapshot(watched)
+    saved = {k: os.environ.get(k) for k in [*extra_env, "CNNKIT_SECRET"]}
+    os.environ.update(extra_env)
+    os.environ["CNNKIT_SECRET"] = str(targets.secret)
+    try:
+        start = time.monotonic()
+        result = grade(targets.submissions, targets.out, targets, data)
+        seconds = time.monotonic() - start
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    after = snapshot(watched)
+    received = drain(listener)
+    listener.close()
+    alone = {}
+    for sid in HONEST:
+        subs = root / f"alone_{sid}"
+        subs.mkdir()
+        shutil.copytree(correct if sid == "honest_full" else targets.submissions / sid,
+                        subs / sid)
+        alone[sid] = {r["student_id"]: r for r in grade(
+            subs, root / f"out_alone_{sid}", targets, data, workers=1).records}[sid]
+    return Batch(root=root, targets=targets, submissions=targets.submissions, out=targets.out,
+                 records={r["student_id"]: r for r in result.records}, alone=alone,
+                 seconds=seconds, before=before, after=after, received=received)
+
+
+@pytest.fixture(scope="session")
+def hostile_batch(tmp_path_factory):
+    return run_batch(tmp_path_factory.mktemp("hostile"))

@@ -1,0 +1,123 @@
+"""Issue 5: hostile and broken submissions never gain credit, never hurt others.
+
+All hostile students of ``cases.py`` are graded in one batch with two honest
+students (fixture ``hostile_batch`` in ``conftest.py``); each test reads that
+batch's reports. Per case: no credit it did not earn, its own status is clear,
+and the batch-wide tests show the honest grades equal grading them alone and
+nothing outside the sandbox changed.
+"""
+import csv
+import json
+
+import pytest
+
+from cases import BY_SID, CASES, GROUPS, NOTEBOOK_EDITS
+from conftest import HONEST, probe_paths
+
+pytestmark = pytest.mark.slow
+
+#: the whole batch (about 32 students, 2 workers) must end within this
+BATCH_BUDGET_SECONDS = 420
+
+
+def scores(record):
+    return {g["name"]: g["score"] for g in record["groups"]}
+
+
+def comparable(record):
+    """A record without what legitimately differs between runs (times, uids)."""
+    return {"status": record["status"], "reason": record["reason"], "total": record["total"],
+            "groups": [{"name": g["name"], "score": g["score"], "note": g["note"],
+                        "no_credit": g["no_credit"],
+                        "cases": [{k: c.get(k) for k in ("index", "status", "message", "value")}
+                                  for c in g["cases"]]} for g in record["groups"]]}
+
+
+def test_batch_finished_in_bounded_time_with_every_student(hostile_batch):
+    assert hostile_batch.seconds < BATCH_BUDGET_SECONDS
+    expected = {*HONEST, *(c.sid for c in CASES)}
+    assert set(hostile_batch.records) == expected
+    for sid in expected:
+        results = json.loads((hostile_batch.out / sid / "results.json").read_text())
+        assert {t["name"] for t in results["tests"]} == set(GROUPS)
+    with open(hostile_batch.out / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == expected
+    for sid, record in hostile_batch.records.items():
+        assert float(rows[sid]["total"]) == pytest.approx(record["total"])
+        assert rows[sid]["status"] == record["status"]
+    summary = json.loads((hostile_batch.out / "summary.json").read_text())
+    assert summary["students"] == len(expected)
+
+
+@pytest.mark.parametrize("sid", HONEST)
+def test_honest_grade_identical_to_grading_it_alone(hostile_batch, sid):
+    assert comparable(hostile_batch.records[sid]) == comparable(hostile_batch.alone[sid])
+
+
+def test_honest_students_score_as_expected(hostile_batch):
+    full, partial = (scores(hostile_batch.records[s]) for s in HONEST)
+    assert all(full[g] > 0 for g in GROUPS[:-1])
+    assert partial["max_pool_backward_naive"] == 0
+    assert {g: s for g, s in partial.items() if g != "max_pool_backward_naive"} == {
+        g: s for g, s in full.items() if g != "max_pool_backward_naive"}
+
+
+def test_nothing_outside_the_sandbox_changed(hostile_batch):
+    changed = sorted(path for path in set(hostile_batch.before) | set(hostile_batch.after)
+                     if hostile_batch.before.get(path) != hostile_batch.after.get(path))
+    assert changed == []
+    for path in probe_paths(hostile_batch.targets):
+        assert not path.exists(), path
+
+
+def test_no_connection_reached_the_hosts_loopback(hostile_batch):
+    assert hostile_batch.received == []
+
+
+def test_secret_and_canary_never_reach_a_report(hostile_batch):
+    secret = hostile_batch.targets.secret.read_text().strip()
+    canary = hostile_batch.targets.canary.read_text().strip()
+    for path in hostile_batch.out.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert secret not in text, path
+            assert canary not in text, path
+
+
+#: hostile cases that currently gain credit, with how (the grader pipeline owns the fix)
+KNOWN_BREACHES = {
+    "consistent_fakes": "compare.check_layer credits a backward that is the exact derivative "
+                        "of a wrong forward; a trivial forward (sum of the inputs) with its "
+                        "trivial derivative earns all conv_backward_naive points",
+}
+
+
+@pytest.mark.parametrize("sid", [
+    pytest.param(c.sid, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BREACHES[c.sid]))
+    if c.sid in KNOWN_BREACHES else c.sid for c in CASES])
+def test_hostile_submission(hostile_batch, sid):
+    case = BY_SID[sid]
+    record = hostile_batch.records[sid]
+    got, honest = scores(record), scores(hostile_batch.records["honest_full"])
+    assert record["status"] in ("graded", "ungradable")
+    for group in GROUPS:
+        assert got[group] <= honest[group], f"{sid} earned more than the correct code in {group}"
+    for group in case.zeroed:
+        assert got[group] == 0, f"{sid} earned {got[group]} in {group}: {record['groups']}"
+    for group in case.intact:
+        assert got[group] == honest[group], (
+            f"{sid}: {group} should be untouched by the attack, got {got[group]} "
+            f"instead of {honest[group]}: "
+            f"{[g for g in record['groups'] if g['name'] == group]}")
+    if case.check:
+        case.check(record, hostile_batch)
+
+
+@pytest.mark.xfail(strict=True, reason="the grader does not read notebooks yet: edits of "
+                   "test and locked cells are not reported (issue 5, grader pipeline)")
+@pytest.mark.parametrize("sid", sorted(NOTEBOOK_EDITS))
+def test_notebook_edit_is_reported(hostile_batch, sid):
+    notebook, grade_id = NOTEBOOK_EDITS[sid]
+    text = json.dumps(hostile_batch.records[sid])
+    assert notebook in text and grade_id in text
