@@ -1,0 +1,65 @@
+"""A student installs the cnn release in a fresh venv and runs its first notebook."""
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+CHECK_INSTALL = textwrap.dedent("""\
+    import json, os, warnings
+    warnings.simplefilter("error", RuntimeWarning)  # the numpy fallback would warn
+    import nndl.conv_layers, utils.fast_layers, utils.feedback
+    print(json.dumps({"kernels": utils.fast_layers.KERNELS,
+                      "nndl": nndl.conv_layers.__file__,
+                      "expected": sorted(os.listdir(utils.feedback.EXPECTED_DIR))}))
+    """)
+
+RUN_FIRST_NOTEBOOK = textwrap.dedent("""\
+    import sys
+    sys.path.insert(0, {helpers!r})
+    from cnn_course import execute_notebook
+    nb, error, seconds = execute_notebook({notebook!r}, {cwd!r})
+    print(error.ename if error else "no error")
+    print(error.evalue if error else "")
+    """)
+
+
+@pytest.mark.slow
+def test_release_installs_in_a_fresh_venv_and_runs_to_the_first_stub(release, small_mode,
+                                                                     tmp_path):
+    folder = tmp_path / "cnn"
+    shutil.copytree(release[0], folder)  # the build writes into the folder; keep the fixture clean
+    venv = tmp_path / "venv"
+    # --system-site-packages reuses numpy, Jupyter, setuptools and Cython (no download);
+    # without pip of its own, `python -m pip` is the system pip installing into the venv.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation",
+                              "--no-deps", "-e", str(folder)],
+                             capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+
+    # from another folder: the packages are installed, and the kernels compiled
+    check = subprocess.run([python, "-c", CHECK_INSTALL], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120)
+    assert check.returncode == 0, check.stderr[-2000:]
+    info = json.loads(check.stdout)
+    assert info["kernels"] == "cython"
+    assert info["nndl"] == str(folder / "nndl" / "conv_layers.py")
+    assert "conv_forward.npz" in info["expected"]
+
+    # the kernel is the venv's python (the python3 kernelspec runs `python`, i.e. sys.executable)
+    from cnn_course import REPO
+    script = RUN_FIRST_NOTEBOOK.format(helpers=str(REPO / "tests" / "assignments"),
+                                       notebook=str(folder / "1-ConvLayers.ipynb"),
+                                       cwd=str(folder))
+    run = subprocess.run([python, "-c", script], cwd=folder, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ename, evalue = run.stdout.strip().split("\n")[-2:]
+    assert ename == "NotImplementedError"
+    assert evalue == ("Implement conv_forward_naive in nndl/conv_layers.py: naive convolution "
+                      "forward pass.")
