@@ -15,3 +15,10 @@ c.CourseDirectory.ignore = [
     "nndl", "utils", "pyproject.toml", "assignment.json", "visible_cases.py",
     "*.egg-info", "build", "*.so", "checkpoints",
 ]
+
+# The stub of a notebook solution region; cnnkit.grader.assign.NOTEBOOK_STUB is the same.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\n"
+              "raise NotImplementedError('Write your code in this cell, replacing these two "
+              "lines (see the instructions above it)')",
+}

@@ -271,10 +271,17 @@ def strip_regions(text, relpath, solutions):
 
 # ---------------------------------------------------------------- notebooks
 
+#: what a notebook solution region becomes; nbgrader_config.py sets the same stub
+NOTEBOOK_STUB = ("# YOUR CODE HERE\n"
+                 "raise NotImplementedError('Write your code in this cell, replacing these two "
+                 "lines (see the instructions above it)')")
+
+
 def _release_preprocessors():
     """nbgrader's own generate_assignment steps, minus the gradebook (SaveCells)."""
     from nbgrader import preprocessors as p
-    return [p.LockCells(), p.ClearSolutions(), p.ClearOutput(), p.CheckCellMetadata(),
+    clear = p.ClearSolutions(code_stub={"python": NOTEBOOK_STUB})
+    return [p.LockCells(), clear, p.ClearOutput(), p.CheckCellMetadata(),
             p.ComputeChecksums(), p.ClearHiddenTests(), p.ClearMarkScheme(),
             p.ComputeChecksums(), p.CheckCellMetadata()]
 

@@ -254,3 +254,17 @@ def test_cli(tmp_path, capsys):
     assert "OUT is required" in capsys.readouterr().err
     assert main(["assign", str(source), "--sync"]) == 0
     assert (source / "pkg" / "checks.py").is_file()
+
+
+def test_course_nbgrader_config_matches_the_generator():
+    from pathlib import Path
+
+    from traitlets.config import Config
+
+    from cnnkit.grader.assign import NOTEBOOK_STUB
+    config = Config()
+    path = Path(__file__).resolve().parents[2] / "assignments" / "nbgrader_config.py"
+    exec(compile(path.read_text(), str(path), "exec"), {"get_config": lambda: config})
+    assert config.ClearSolutions.code_stub == {"python": NOTEBOOK_STUB}
+    for package in ("nndl", "utils", "assignment.json", "visible_cases.py"):
+        assert package in config.CourseDirectory.ignore
