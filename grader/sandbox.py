@@ -382,6 +382,13 @@ def _base_env(tmp, cwd, extra):
     return env
 
 
+def _who(as_root):
+    """The user part of ``isolation``: the same text for every run (no uid numbers)."""
+    if as_root:
+        return "an unprivileged uid of its own, no capabilities"
+    return "the grader's own uid (not root: no user switch)"
+
+
 # ------------------------------------------------------------------- bwrap mode
 
 def _python_prefixes():
@@ -448,8 +455,7 @@ def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root):
     if not run["started"] and run["returncode"] != 0:
         reason = run["err"][0].decode("utf-8", "replace").strip().splitlines()
         return reason[0] if reason else f"exit status {run['returncode']}"
-    who = f"uid {uid}" if as_root else f"uid {uid} (grader not root: no user switch)"
-    isolation = (f"bwrap: mount+pid+net+ipc+uts namespaces, {who}, workdir at "
+    isolation = (f"bwrap: mount+pid+net+ipc+uts namespaces, {_who(as_root)}, workdir at "
                  f"{SANDBOX_PATH}, rlimits cpu/as/nproc/fsize/nofile/core")
     return _result(run, limits, isolation)
 
@@ -466,9 +472,8 @@ def _run_fallback(workdir, argv, limits, env, uid, as_root, reason):
         sweep = (lambda: _kill_uid(uid)) if as_root else None
         run = _supervise(command, status_r, status_w, limits, cwd=workdir,
                          env=_base_env(tmp, workdir, env), sweep=sweep)
-        who = f"uid {uid}" if as_root else f"uid {uid} (grader not root: no user switch)"
-        isolation = (f"rlimits only: {reason}; {who}; no filesystem, process or network "
-                     f"isolation")
+        isolation = (f"rlimits only: {reason}; {_who(as_root)}; no filesystem, process or "
+                     "network isolation")
         return _result(run, limits, isolation)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
