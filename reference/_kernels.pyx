@@ -1,19 +1,26 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled kernels behind :mod:`cnnkit.reference.fast_layers`.
 
-Four kernels, each for float32 and float64 (a fused type), written with typed
+The kernels, each for float32 and float64 (a fused type), are written with typed
 memoryviews only (no numpy C headers). Every kernel fills an output array the
 caller allocated and releases the GIL while it runs. The pure-numpy module
 :mod:`cnnkit.reference._numpy_kernels` has the same functions with the same
 contracts; it is the fallback when this extension is not compiled.
 
-Layouts (``P = H_out * W_out``, ``K = C * HH * WW``)::
+Layouts (``K = HH * WW * C``; convolution works in padded channels-last
+order so that every window row is one contiguous run of ``WW * C`` values)::
 
-    im2col   x (N, C, H, W)  ->  cols (N, K, P)
-             cols[n, (c*HH + i)*WW + j, ho*W_out + wo]
-                 = x[n, c, ho*stride + i - pad, wo*stride + j - pad]  (0 outside)
-    col2im   cols (N, K, P)  ->  dx (N, C, H, W), the adjoint of im2col
-             (overlapping windows add up; padding is dropped)
+    pad_to_nhwc      x (N, C, H, W) -> xp (N, H + 2*pad, W + 2*pad, C), zero borders
+    unpad_from_nhwc  xp -> x, the inverse (the borders are dropped)
+    im2col   xp (N, Hp, Wp, C)  ->  cols (N * H_out * W_out, K)
+             cols[(n*H_out + ho)*W_out + wo, (i*WW + j)*C + c]
+                 = xp[n, ho*stride + i, wo*stride + j, c]
+             with H_out = (Hp - HH) // stride + 1, W_out = (Wp - WW) // stride + 1
+    col2im   cols -> dxp (N, Hp, Wp, C), the adjoint of im2col
+             (overlapping windows add up)
+    rows_to_nchw  rows (N*P, F) + bias -> out (N, F, P): the product's rows back
+                  to channels-first
+    nchw_to_rows  d (N, F, P) -> rows (N*P, F), summing each channel into total
     maxpool_forward   x (N, C, H, W) -> out, argmax (N, C, H_out, W_out)
              argmax holds the flat index r*W + c, inside its (H, W) plane, of
              the FIRST maximum of the window in row-major order (the first NaN
@@ -21,143 +28,142 @@ Layouts (``P = H_out * W_out``, ``K = C * HH * WW``)::
     maxpool_backward  dout, argmax -> dx (N, C, H, W), scatter-add
 """
 
+from libc.string cimport memcpy
+
 ctypedef fused real:
     float
     double
 
 
-cdef inline Py_ssize_t _first_valid(Py_ssize_t offset, Py_ssize_t pad,
-                                    Py_ssize_t stride) noexcept nogil:
-    """Smallest output index o >= 0 with o*stride + offset - pad >= 0."""
-    if offset >= pad:
-        return 0
-    return (pad - offset + stride - 1) // stride
-
-
-cdef inline Py_ssize_t _end_valid(Py_ssize_t offset, Py_ssize_t pad,
-                                  Py_ssize_t stride, Py_ssize_t size,
-                                  Py_ssize_t n_out) noexcept nogil:
-    """One past the largest output index o with o*stride + offset - pad < size."""
-    cdef Py_ssize_t last = size - 1 - offset + pad
-    if last < 0:
-        return 0
-    last = last // stride + 1
-    return last if last < n_out else n_out
-
-
-cdef void _im2col_same_width(const real *plane, real *dst, Py_ssize_t H, Py_ssize_t W,
-                             Py_ssize_t H_out, Py_ssize_t h_lo, Py_ssize_t h_hi,
-                             Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t shift) noexcept nogil:
-    """One row of im2col when stride is 1 and the output is as wide as the input.
-
-    Then ``dst[t] = plane[t + shift]`` for every valid ``t = ho*W + wo``: one
-    contiguous copy, after which the few positions that wrapped around a row
-    end (or lie in the padding) are set to zero.
-    """
-    cdef Py_ssize_t t, t0 = h_lo * W, t1 = h_hi * W, ho, wo
-    if t0 < -shift:
-        t0 = -shift
-    if t1 > H * W - shift:
-        t1 = H * W - shift
-    for t in range(h_lo * W):
-        dst[t] = 0
-    for t in range(t0, t1):
-        dst[t] = plane[t + shift]
-    for t in range(h_hi * W, H_out * W):
-        dst[t] = 0
-    for ho in range(h_lo, h_hi):
-        for wo in range(lo):
-            dst[ho * W + wo] = 0
-        for wo in range(hi, W):
-            dst[ho * W + wo] = 0
-
-
-def im2col(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
-           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
-    """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of ``x``."""
+def pad_to_nhwc(const real[:, :, :, ::1] x, real[:, :, :, ::1] xp, Py_ssize_t pad):
+    """Fill ``xp`` (N, H + 2*pad, W + 2*pad, C) with ``x`` (N, C, H, W) and zero borders."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
-    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
-    cdef Py_ssize_t n, c, i, j, k, ho, wo, r, lo, hi, h_lo, h_hi, col0
-    cdef const real *src
+    cdef Py_ssize_t Hp = H + 2 * pad, Wp = W + 2 * pad, n, c, h, v
     cdef real *dst
-    if cols.shape[0] != N or cols.shape[1] != C * HH * WW or cols.shape[2] != H_out * W_out:
-        raise ValueError(f"im2col: cols has shape {tuple(cols.shape)[:3]}, expected "
-                         f"({N}, {C * HH * WW}, {H_out * W_out})")
+    if xp.shape[0] != N or xp.shape[1] != Hp or xp.shape[2] != Wp or xp.shape[3] != C:
+        raise ValueError(f"pad_to_nhwc: xp has shape {tuple(xp.shape)[:4]}, "
+                         f"expected ({N}, {Hp}, {Wp}, {C})")
     with nogil:
         for n in range(N):
-            for c in range(C):
-                for i in range(HH):
-                    h_lo = _first_valid(i, pad, stride)
-                    h_hi = _end_valid(i, pad, stride, H, H_out)
-                    for j in range(WW):
-                        k = (c * HH + i) * WW + j
-                        lo = _first_valid(j, pad, stride)
-                        hi = _end_valid(j, pad, stride, W, W_out)
-                        if hi < lo:
-                            hi = lo
-                        col0 = j - pad
-                        if stride == 1 and W_out == W and h_lo < h_hi and lo < hi:
-                            _im2col_same_width(&x[n, c, 0, 0], &cols[n, k, 0], H, W,
-                                               H_out, h_lo, h_hi, lo, hi,
-                                               (i - pad) * W + col0)
-                            continue
-                        for ho in range(H_out):
-                            dst = &cols[n, k, ho * W_out]
-                            if ho < h_lo or ho >= h_hi or lo >= hi:
-                                for wo in range(W_out):
-                                    dst[wo] = 0
-                                continue
-                            r = ho * stride + i - pad
-                            src = &x[n, c, r, 0]
-                            for wo in range(lo):
-                                dst[wo] = 0
-                            if stride == 1:
-                                for wo in range(lo, hi):
-                                    dst[wo] = src[wo + col0]
-                            else:
-                                for wo in range(lo, hi):
-                                    dst[wo] = src[wo * stride + col0]
-                            for wo in range(hi, W_out):
-                                dst[wo] = 0
+            for h in range(Hp):
+                dst = &xp[n, h, 0, 0]
+                if h < pad or h >= pad + H:
+                    for v in range(Wp * C):
+                        dst[v] = 0
+                    continue
+                for v in range(pad * C):
+                    dst[v] = 0
+                    dst[(pad + W) * C + v] = 0
+                dst = &xp[n, h, pad, 0]
+                for c in range(C):
+                    for v in range(W):
+                        dst[v * C + c] = x[n, c, h - pad, v]
 
 
-def col2im(const real[:, :, ::1] cols, real[:, :, :, ::1] dx,
-           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
-    """Overwrite ``dx`` (N, C, H, W) with the sum of the windows in ``cols``."""
-    cdef Py_ssize_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
-    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
-    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
-    cdef Py_ssize_t n, c, i, j, k, ho, wo, r, lo, hi, h_lo, h_hi, col0
+def unpad_from_nhwc(const real[:, :, :, ::1] xp, real[:, :, :, ::1] x, Py_ssize_t pad):
+    """Fill ``x`` (N, C, H, W) with the inside of ``xp`` (N, H + 2*pad, W + 2*pad, C)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t n, c, h, v
     cdef const real *src
-    cdef real *dst
-    if cols.shape[0] != N or cols.shape[1] != C * HH * WW or cols.shape[2] != H_out * W_out:
-        raise ValueError(f"col2im: cols has shape {tuple(cols.shape)[:3]}, expected "
-                         f"({N}, {C * HH * WW}, {H_out * W_out})")
+    if (xp.shape[0] != N or xp.shape[1] != H + 2 * pad or xp.shape[2] != W + 2 * pad
+            or xp.shape[3] != C):
+        raise ValueError(f"unpad_from_nhwc: xp has shape {tuple(xp.shape)[:4]}, expected "
+                         f"({N}, {H + 2 * pad}, {W + 2 * pad}, {C})")
     with nogil:
         for n in range(N):
-            for c in range(C):
-                dst = &dx[n, c, 0, 0]
-                for r in range(H * W):
-                    dst[r] = 0
-                for i in range(HH):
-                    h_lo = _first_valid(i, pad, stride)
-                    h_hi = _end_valid(i, pad, stride, H, H_out)
-                    for j in range(WW):
-                        k = (c * HH + i) * WW + j
-                        lo = _first_valid(j, pad, stride)
-                        hi = _end_valid(j, pad, stride, W, W_out)
-                        col0 = j - pad
-                        for ho in range(h_lo, h_hi):
-                            r = ho * stride + i - pad
-                            src = &cols[n, k, ho * W_out]
-                            dst = &dx[n, c, r, 0]
-                            if stride == 1:
-                                for wo in range(lo, hi):
-                                    dst[wo + col0] += src[wo]
-                            else:
-                                for wo in range(lo, hi):
-                                    dst[wo * stride + col0] += src[wo]
+            for h in range(H):
+                src = &xp[n, h + pad, pad, 0]
+                for c in range(C):
+                    for v in range(W):
+                        x[n, c, h, v] = src[v * C + c]
+
+
+def im2col(const real[:, :, :, ::1] xp, real[:, ::1] cols,
+           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride):
+    """Fill ``cols`` (N*H_out*W_out, HH*WW*C) with the windows of padded NHWC ``xp``."""
+    cdef Py_ssize_t N = xp.shape[0], Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
+    cdef Py_ssize_t H_out = (Hp - HH) // stride + 1
+    cdef Py_ssize_t W_out = (Wp - WW) // stride + 1
+    cdef Py_ssize_t run = WW * C, n, ho, wo, i, t, row = 0
+    cdef const real *src
+    cdef real *dst
+    if cols.shape[0] != N * H_out * W_out or cols.shape[1] != HH * run:
+        raise ValueError(f"im2col: cols has shape {tuple(cols.shape)[:2]}, expected "
+                         f"({N * H_out * W_out}, {HH * run})")
+    with nogil:
+        for n in range(N):
+            for ho in range(H_out):
+                for wo in range(W_out):
+                    dst = &cols[row, 0]
+                    for i in range(HH):
+                        src = &xp[n, ho * stride + i, wo * stride, 0]
+                        memcpy(dst + i * run, src, run * sizeof(real))
+                    row += 1
+
+
+def col2im(const real[:, ::1] cols, real[:, :, :, ::1] dxp,
+           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride):
+    """Overwrite padded NHWC ``dxp`` with the sum of the windows in ``cols``."""
+    cdef Py_ssize_t N = dxp.shape[0], Hp = dxp.shape[1], Wp = dxp.shape[2], C = dxp.shape[3]
+    cdef Py_ssize_t H_out = (Hp - HH) // stride + 1
+    cdef Py_ssize_t W_out = (Wp - WW) // stride + 1
+    cdef Py_ssize_t run = WW * C, n, ho, wo, i, t, row = 0
+    cdef const real *src
+    cdef real *dst
+    if cols.shape[0] != N * H_out * W_out or cols.shape[1] != HH * run:
+        raise ValueError(f"col2im: cols has shape {tuple(cols.shape)[:2]}, expected "
+                         f"({N * H_out * W_out}, {HH * run})")
+    with nogil:
+        for n in range(N):
+            dst = &dxp[n, 0, 0, 0]
+            for t in range(Hp * Wp * C):
+                dst[t] = 0
+            for ho in range(H_out):
+                for wo in range(W_out):
+                    src = &cols[row, 0]
+                    for i in range(HH):
+                        dst = &dxp[n, ho * stride + i, wo * stride, 0]
+                        for t in range(run):
+                            dst[t] += src[i * run + t]
+                    row += 1
+
+
+def rows_to_nchw(const real[:, ::1] rows, real[:, :, ::1] out, const real[::1] bias):
+    """``out[n, f, p] = rows[n*P + p, f] + bias[f]`` for out (N, F, P), rows (N*P, F)."""
+    cdef Py_ssize_t N = out.shape[0], F = out.shape[1], P = out.shape[2], n, f, p
+    cdef const real *src
+    cdef real *dst
+    cdef real shift
+    if rows.shape[0] != N * P or rows.shape[1] != F or bias.shape[0] != F:
+        raise ValueError("rows_to_nchw: rows, out and bias shapes do not match")
+    with nogil:
+        for n in range(N):
+            src = &rows[n * P, 0]
+            for f in range(F):
+                dst = &out[n, f, 0]
+                shift = bias[f]
+                for p in range(P):
+                    dst[p] = src[p * F + f] + shift
+
+
+def nchw_to_rows(const real[:, :, ::1] d, real[:, ::1] rows, double[::1] total):
+    """``rows[n*P + p, f] = d[n, f, p]``, and add each ``d[:, f, :]``'s sum to ``total[f]``."""
+    cdef Py_ssize_t N = d.shape[0], F = d.shape[1], P = d.shape[2], n, f, p
+    cdef const real *src
+    cdef real *dst
+    cdef double acc
+    if rows.shape[0] != N * P or rows.shape[1] != F or total.shape[0] != F:
+        raise ValueError("nchw_to_rows: d, rows and total shapes do not match")
+    with nogil:
+        for n in range(N):
+            dst = &rows[n * P, 0]
+            for f in range(F):
+                src = &d[n, f, 0]
+                acc = 0
+                for p in range(P):
+                    dst[p * F + f] = src[p]
+                    acc = acc + src[p]
+                total[f] += acc
 
 
 def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] out,

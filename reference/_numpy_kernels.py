@@ -11,43 +11,72 @@ import numpy as np
 
 
 def _window_view(a, i, j, stride, H_out, W_out):
-    """The (N, C, H_out, W_out) view of ``a`` seen by window offset (i, j)."""
+    """The (N, C, H_out, W_out) view of NCHW ``a`` seen by window offset (i, j)."""
     return a[:, :, i:i + stride * (H_out - 1) + 1:stride,
              j:j + stride * (W_out - 1) + 1:stride]
 
 
-def _check_cols(cols, N, K, P, who):
-    if cols.shape != (N, K, P):
-        raise ValueError(f"{who}: cols has shape {cols.shape}, expected {(N, K, P)}")
+def _cols6(cols, xp_shape, HH, WW, stride, who):
+    """``cols`` viewed as (N, H_out, W_out, HH, WW, C)."""
+    N, Hp, Wp, C = xp_shape
+    H_out, W_out = (Hp - HH) // stride + 1, (Wp - WW) // stride + 1
+    expected = (N * H_out * W_out, HH * WW * C)
+    if cols.shape != expected:
+        raise ValueError(f"{who}: cols has shape {cols.shape}, expected {expected}")
     if not cols.flags.c_contiguous:
         raise ValueError(f"{who}: cols must be C-contiguous")
+    return cols.reshape(N, H_out, W_out, HH, WW, C), H_out, W_out
 
 
-def im2col(x, cols, HH, WW, stride, pad):
-    """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of ``x``."""
+def pad_to_nhwc(x, xp, pad):
+    """Fill ``xp`` (N, H + 2*pad, W + 2*pad, C) with ``x`` (N, C, H, W) and zero borders."""
     N, C, H, W = x.shape
-    H_out = (H + 2 * pad - HH) // stride + 1
-    W_out = (W + 2 * pad - WW) // stride + 1
-    _check_cols(cols, N, C * HH * WW, H_out * W_out, "im2col")
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
-    c6 = cols.reshape(N, C, HH, WW, H_out, W_out)
-    for i in range(HH):
-        for j in range(WW):
-            c6[:, :, i, j] = _window_view(xp, i, j, stride, H_out, W_out)
+    if xp.shape != (N, H + 2 * pad, W + 2 * pad, C):
+        raise ValueError(f"pad_to_nhwc: xp has shape {xp.shape}, "
+                         f"expected {(N, H + 2 * pad, W + 2 * pad, C)}")
+    xp.fill(0)
+    xp[:, pad:pad + H, pad:pad + W, :] = x.transpose(0, 2, 3, 1)
 
 
-def col2im(cols, dx, HH, WW, stride, pad):
-    """Overwrite ``dx`` (N, C, H, W) with the sum of the windows in ``cols``."""
-    N, C, H, W = dx.shape
-    H_out = (H + 2 * pad - HH) // stride + 1
-    W_out = (W + 2 * pad - WW) // stride + 1
-    _check_cols(cols, N, C * HH * WW, H_out * W_out, "col2im")
-    c6 = cols.reshape(N, C, HH, WW, H_out, W_out)
-    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dx.dtype)
+def unpad_from_nhwc(xp, x, pad):
+    """Fill ``x`` (N, C, H, W) with the inside of ``xp`` (N, H + 2*pad, W + 2*pad, C)."""
+    N, C, H, W = x.shape
+    if xp.shape != (N, H + 2 * pad, W + 2 * pad, C):
+        raise ValueError(f"unpad_from_nhwc: xp has shape {xp.shape}, "
+                         f"expected {(N, H + 2 * pad, W + 2 * pad, C)}")
+    x[...] = xp[:, pad:pad + H, pad:pad + W, :].transpose(0, 3, 1, 2)
+
+
+def im2col(xp, cols, HH, WW, stride):
+    """Fill ``cols`` (N*H_out*W_out, HH*WW*C) with the windows of padded NHWC ``xp``."""
+    c6, H_out, W_out = _cols6(cols, xp.shape, HH, WW, stride, "im2col")
     for i in range(HH):
         for j in range(WW):
-            _window_view(dxp, i, j, stride, H_out, W_out)[...] += c6[:, :, i, j]
-    dx[...] = dxp[:, :, pad:pad + H, pad:pad + W]
+            c6[:, :, :, i, j, :] = xp[:, i:i + stride * (H_out - 1) + 1:stride,
+                                      j:j + stride * (W_out - 1) + 1:stride, :]
+
+
+def col2im(cols, dxp, HH, WW, stride):
+    """Overwrite padded NHWC ``dxp`` with the sum of the windows in ``cols``."""
+    c6, H_out, W_out = _cols6(cols, dxp.shape, HH, WW, stride, "col2im")
+    dxp.fill(0)
+    for i in range(HH):
+        for j in range(WW):
+            dxp[:, i:i + stride * (H_out - 1) + 1:stride,
+                j:j + stride * (W_out - 1) + 1:stride, :] += c6[:, :, :, i, j, :]
+
+
+def rows_to_nchw(rows, out, bias):
+    """``out[n, f, p] = rows[n*P + p, f] + bias[f]`` for out (N, F, P), rows (N*P, F)."""
+    N, F, P = out.shape
+    np.add(rows.reshape(N, P, F).transpose(0, 2, 1), bias.reshape(F, 1), out=out)
+
+
+def nchw_to_rows(d, rows, total):
+    """``rows[n*P + p, f] = d[n, f, p]``, and add each ``d[:, f, :]``'s sum to ``total[f]``."""
+    N, F, P = d.shape
+    rows.reshape(N, P, F)[...] = d.transpose(0, 2, 1)
+    total += d.sum(axis=(0, 2), dtype=np.float64)
 
 
 def maxpool_forward(x, out, argmax, HP, WP, stride):

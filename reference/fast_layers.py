@@ -50,6 +50,20 @@ def _chunk(n_items, bytes_per_item):
     return int(max(1, min(n_items, CHUNK_BYTES // max(1, bytes_per_item))))
 
 
+def _padded_nhwc(x, pad, dtype):
+    """``x`` (N, C, H, W) as a zero-padded channels-last (N, H+2*pad, W+2*pad, C) copy."""
+    N, C, H, W = x.shape
+    xp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=dtype)
+    _K.pad_to_nhwc(np.ascontiguousarray(x, dtype=dtype), xp, pad)
+    return xp
+
+
+def _filters_as_matrix(w, dtype):
+    """``w`` (F, C, HH, WW) as an (F, HH*WW*C) matrix in im2col's column order."""
+    F = w.shape[0]
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1), dtype=dtype).reshape(F, -1)
+
+
 def conv_forward_fast(x, w, b, conv_param):
     """Convolution forward pass (im2col + matrix product).
 
@@ -64,29 +78,31 @@ def conv_forward_fast(x, w, b, conv_param):
     -------
     out : (N, F, H', W') with ``H' = (H + 2*pad - HH) // stride + 1`` and
         ``W' = (W + 2*pad - WW) // stride + 1``, in ``np.result_type(x, w)``.
-    cache : ``(x, w, b, conv_param)``, the same as the naive layer's, so
-        :func:`conv_backward_fast` and :func:`conv_backward_naive` accept
-        either layer's cache.
+    cache : ``(x, w, b, conv_param, xp)``: the naive layer's four items plus
+        ``xp``, ``x`` zero-padded in channels-last order (N, H+2*pad,
+        W+2*pad, C), which the backward pass reuses.
+        :func:`conv_backward_fast` also accepts the naive four-item cache.
     """
     stride, pad, H_out, W_out = conv_geometry(x, w, b, conv_param)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     K, P = C * HH * WW, H_out * W_out
     dtype = np.result_type(x, w)
-    xc = np.ascontiguousarray(x, dtype=dtype)
-    w2 = np.ascontiguousarray(w.reshape(F, K), dtype=dtype)
-    bias = b.astype(dtype, copy=False).reshape(F, 1)
+    xp = _padded_nhwc(x, pad, dtype)
+    wk = _filters_as_matrix(w, dtype)
+    bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
     step = _chunk(N, K * P * out.itemsize)
-    buf = np.empty((step, K, P), dtype=dtype)
+    cbuf = np.empty((step * P, K), dtype=dtype)
+    obuf = np.empty((step * P, F), dtype=dtype)
     for n0 in range(0, N, step):
         n1 = min(N, n0 + step)
-        cols = buf[:n1 - n0]
-        _K.im2col(xc[n0:n1], cols, HH, WW, stride, pad)
-        chunk = out[n0:n1]
-        np.matmul(w2, cols, out=chunk)
-        chunk += bias
-    return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
+        m = (n1 - n0) * P
+        cols = cbuf[:m]
+        _K.im2col(xp[n0:n1], cols, HH, WW, stride)
+        rows = np.matmul(cols, wk.T, out=obuf[:m])       # (images*P, F)
+        _K.rows_to_nchw(rows, out[n0:n1], bias)
+    return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, xp)
 
 
 def conv_backward_fast(dout, cache):
@@ -95,8 +111,7 @@ def conv_backward_fast(dout, cache):
     Parameters
     ----------
     dout : (N, F, H', W') upstream gradient.
-    cache : ``(x, w, b, conv_param)`` from :func:`conv_forward_fast` (or
-        :func:`conv_forward_naive`).
+    cache : from :func:`conv_forward_fast` (or :func:`conv_forward_naive`).
 
     Returns
     -------
@@ -112,29 +127,31 @@ def conv_backward_fast(dout, cache):
                          "(the shape of the forward output)")
     K, P = C * HH * WW, H_out * W_out
     dtype = np.result_type(x, w)
-    xc = np.ascontiguousarray(x, dtype=dtype)
-    w2t = np.ascontiguousarray(w.reshape(F, K), dtype=dtype).T
+    xp = cache[4] if len(cache) > 4 else _padded_nhwc(x, pad, dtype)
+    wk = _filters_as_matrix(w, dtype)
     d3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
-    dx = np.empty((N, C, H, W), dtype=dtype)
-    dw = np.zeros((F, K), dtype=dtype)
-    step = _chunk(N, K * P * dx.itemsize)
-    buf = np.empty((step, K, P), dtype=dtype)
-    dbuf = np.empty((step, K, P), dtype=dtype)
-    dw_parts = np.empty((step, F, K), dtype=dtype)
+    dxp = np.empty(xp.shape, dtype=dtype)
+    dwk = np.zeros((K, F), dtype=dtype)
+    dw_part = np.empty((K, F), dtype=dtype)
+    db = np.zeros(F, dtype=np.float64)
+    step = _chunk(N, K * P * dwk.itemsize)
+    cbuf = np.empty((step * P, K), dtype=dtype)
+    dcbuf = np.empty((step * P, K), dtype=dtype)
+    gbuf = np.empty((step * P, F), dtype=dtype)
     for n0 in range(0, N, step):
         n1 = min(N, n0 + step)
-        m = n1 - n0
-        cols = buf[:m]
-        _K.im2col(xc[n0:n1], cols, HH, WW, stride, pad)
-        g = d3[n0:n1]
-        np.matmul(g, cols.transpose(0, 2, 1), out=dw_parts[:m])
-        dw += dw_parts[:m].sum(axis=0)
-        dcols = dbuf[:m]
-        np.matmul(w2t, g, out=dcols)
-        _K.col2im(dcols, dx[n0:n1], HH, WW, stride, pad)
-    db = dout.sum(axis=(0, 2, 3))
-    return (dx.astype(x.dtype, copy=False), dw.reshape(w.shape).astype(w.dtype, copy=False),
-            db)
+        m = (n1 - n0) * P
+        g = gbuf[:m]
+        _K.nchw_to_rows(d3[n0:n1], g, db)
+        cols = cbuf[:m]
+        _K.im2col(xp[n0:n1], cols, HH, WW, stride)
+        dwk += np.matmul(cols.T, g, out=dw_part)
+        dcols = np.matmul(g, wk, out=dcbuf[:m])
+        _K.col2im(dcols, dxp[n0:n1], HH, WW, stride)
+    dx = np.empty((N, C, H, W), dtype=x.dtype)
+    _K.unpad_from_nhwc(dxp.astype(x.dtype, copy=False), dx, pad)
+    dw = dwk.reshape(HH, WW, C, F).transpose(3, 2, 0, 1).astype(w.dtype)
+    return dx, dw, db.astype(dout.dtype)
 
 
 def max_pool_forward_fast(x, pool_param):
