@@ -8,7 +8,7 @@ from cnnkit.reference.checks import check_int
 from . import render, views
 from .checking import CheckResult, run_student
 from .frames import ConvFrames, conv_frames
-from .stepper import MODES, Stepper, check_choice
+from .stepper import MODES, Stepper, as_float, check_choice
 
 
 @dataclass(frozen=True)
@@ -18,15 +18,6 @@ class _ConvState:
     mode: str
     digits: int
     arrays: dict
-
-
-def _as_float(a, name):
-    if a is None:
-        return None
-    try:
-        return np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}") from err
 
 
 class ConvStepper(Stepper):
@@ -75,7 +66,7 @@ class ConvStepper(Stepper):
             raise TypeError(f"student must be a function, got {type(student).__name__}")
         self.student, self.digits = student, digits
         self._rng = np.random.default_rng(seed)
-        x, w, b = _as_float(x, "x"), _as_float(w, "w"), _as_float(b, "b")
+        x, w, b = as_float(x, "x"), as_float(w, "w"), as_float(b, "b")
         if x is not None and x.ndim == 2:
             x = x[None]
         if w is not None and w.ndim == 2:
@@ -90,7 +81,7 @@ class ConvStepper(Stepper):
         if w.ndim != 4:
             raise ValueError(f"w must have shape (F, C, HH, WW) or (HH, WW), got {w.shape}")
         b = np.zeros(w.shape[0]) if b is None else b
-        self._arrays = {"x": x, "w": w, "b": b, "dout": _as_float(dout, "dout")}
+        self._arrays = {"x": x, "w": w, "b": b, "dout": as_float(dout, "dout")}
         C, H, W = x.shape
         F, _, HH, WW = w.shape
         params = dict(C=C, H=H, W=W, F=F, HH=HH, WW=WW, stride=stride, pad=pad)

@@ -46,7 +46,8 @@ class ConvFrame:
     def equation(self, digits=2):
         """The sum of products written out, e.g. ``0.12*1.00 + ... + b = 0.57``."""
         parts = [f"{_num(x, digits)}*{_num(w, digits)}" for x, w in self.terms]
-        return f"{' + '.join(parts)} + b = {fmt(self.value, digits)}  (b = {fmt(self.bias, digits)})"
+        bias = fmt(self.bias, digits)
+        return f"{' + '.join(parts)} + b = {fmt(self.value, digits)}  (b = {bias})"
 
 
 @dataclass(frozen=True)

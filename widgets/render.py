@@ -24,7 +24,8 @@ CSS = """<style>
 .cnk-grid td.cnk-hl{box-shadow:inset 0 0 0 2px #f08c00}
 .cnk-grid td.cnk-cur{box-shadow:inset 0 0 0 3px #2b8a3e;font-weight:bold}
 .cnk-grid td.cnk-tie{text-decoration:underline wavy #c92a2a}
-.cnk-grid td.cnk-wrong{color:#c92a2a;font-weight:bold;outline:2px dashed #c92a2a;outline-offset:-3px}
+.cnk-grid td.cnk-wrong{color:#c92a2a;font-weight:bold;outline:2px dashed #c92a2a;
+ outline-offset:-3px}
 .cnk-grid td[data-go]{cursor:pointer}
 .cnk-sum{font:12px monospace;white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
  padding:4px 6px;border-left:3px solid #f08c00;margin:4px 0}

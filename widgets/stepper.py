@@ -10,6 +10,7 @@ too. Editing the parameters recomputes the frames and so needs a kernel.
 import html
 
 import ipywidgets as widgets
+import numpy as np
 
 from . import render
 
@@ -25,6 +26,16 @@ def check_choice(value, name, choices):
     return value
 
 
+def as_float(a, name):
+    """``a`` as a float64 array (``None`` stays ``None``); TypeError naming ``name``."""
+    if a is None:
+        return None
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}") from err
+
+
 class Stepper(widgets.VBox):
     """Frames in a Stack, stepped by Play, slider, step box and buttons.
 
@@ -32,8 +43,8 @@ class Stepper(widgets.VBox):
     and raising ValueError/TypeError for impossible parameters,
     ``_render(state)`` returning ``(header_html, frame_htmls, first_step)``
     (``state`` is kept as ``self._state`` once shown; ``_compute`` must not
-    change ``self``, so a refused edit leaves everything as it was), and list their editable integer parameters in
-    ``_EDITABLE`` as ``(name, label)``.
+    change ``self``, so a refused edit leaves everything as it was), and list
+    their editable integer parameters in ``_EDITABLE`` as ``(name, label)``.
     """
 
     _EDITABLE = ()

@@ -17,8 +17,9 @@ def _steps(shape):
 
 def _outputs(out, step, current, name, digits, blank=True):
     go = _steps(out.shape)
-    return [grid(out[k], f"{name}[{k}]", marks={current[1:]: "cnk-cur"} if k == current[0] else None,
-                 go=go[k], blank=(go[k] > step) if blank else None, digits=digits)
+    return [grid(out[k], f"{name}[{k}]",
+                 marks={current[1:]: "cnk-cur"} if k == current[0] else None, go=go[k],
+                 blank=(go[k] > step) if blank else None, digits=digits)
             for k in range(out.shape[0])]
 
 
