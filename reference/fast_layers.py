@@ -15,6 +15,7 @@ rebuilds the columns chunk by chunk (cheaper than keeping them), then
 ``dw = sum_n dout[n] @ cols[n].T``, ``dcols[n] = w.reshape(F, K).T @ dout[n]``
 and col2im sums the windows of ``dcols`` back into ``dx``.
 """
+import importlib
 import warnings
 
 import numpy as np
@@ -28,7 +29,7 @@ CHUNK_BYTES = 1 << 20
 def _load_kernels():
     """Return ``(module, name)``: the compiled kernels, else the numpy ones with a warning."""
     try:
-        from . import _kernels
+        kernels = importlib.import_module(f"{__package__}._kernels")
     except ImportError as err:
         warnings.warn(
             "cnnkit.reference.fast_layers: the compiled kernels "
@@ -39,7 +40,7 @@ def _load_kernels():
             RuntimeWarning, stacklevel=2)
         from . import _numpy_kernels
         return _numpy_kernels, "numpy"
-    return _kernels, "cython"
+    return kernels, "cython"
 
 
 _K, KERNELS = _load_kernels()

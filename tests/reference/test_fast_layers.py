@@ -1,0 +1,297 @@
+"""The fast conv and max-pool layers against the naive loops and numerical gradients.
+
+Every test runs twice: with the compiled kernels and with the pure-numpy
+fallback (forced by swapping the kernel module fast_layers uses).
+"""
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from cnnkit.reference import _numpy_kernels, fast_layers
+from cnnkit.reference.conv_layers import (conv_backward_naive, conv_forward_naive,
+                                          max_pool_backward_naive, max_pool_forward_naive)
+from cnnkit.reference.gradient_check import eval_numerical_gradient_array, rel_error
+
+
+@pytest.fixture(params=["cython", "numpy"])
+def kernels(request, monkeypatch):
+    """Run a test with one kernel module; yield its name."""
+    if request.param == "cython":
+        if fast_layers.KERNELS != "cython":
+            pytest.skip("the compiled kernels are not built (pip install -e .)")
+    else:
+        monkeypatch.setattr(fast_layers, "_K", _numpy_kernels)
+        monkeypatch.setattr(fast_layers, "KERNELS", "numpy")
+    return request.param
+
+
+def conv_cases(count, seed):
+    """Random convolution geometries, including awkward ones."""
+    rng = np.random.default_rng(seed)
+    cases = [
+        # N, C, H, W, F, HH, WW, stride, pad
+        (1, 1, 5, 5, 1, 3, 3, 1, 0),
+        (2, 3, 7, 5, 4, 3, 1, 2, 0),       # HH != WW, H != W
+        (2, 2, 6, 9, 3, 2, 4, 1, 3),       # pad larger than needed
+        (1, 3, 10, 11, 2, 5, 3, 3, 2),     # stride 3
+        (3, 1, 4, 4, 2, 4, 4, 1, 0),       # filter covers the whole input
+        (2, 4, 3, 3, 5, 1, 1, 1, 0),       # 1x1 filters
+        (1, 2, 1, 6, 3, 1, 3, 1, 1),       # a one-pixel-high input
+    ]
+    while len(cases) < count:
+        stride = int(rng.integers(1, 4))
+        pad = int(rng.integers(0, 4))
+        HH, WW = (int(v) for v in rng.integers(1, 6, size=2))
+        H_out, W_out = (int(v) for v in rng.integers(1, 5, size=2))
+        H = (H_out - 1) * stride + HH - 2 * pad
+        W = (W_out - 1) * stride + WW - 2 * pad
+        if H < 1 or W < 1:
+            continue
+        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+        cases.append((N, C, H, W, F, HH, WW, stride, pad))
+    return cases
+
+
+def make_conv(case, rng, dtype=np.float64):
+    N, C, H, W, F, HH, WW, stride, pad = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+    b = rng.standard_normal(F).astype(dtype)
+    return x, w, b, {"stride": stride, "pad": pad}
+
+
+@pytest.mark.parametrize("case", conv_cases(30, seed=7), ids=str)
+def test_conv_matches_naive_float64(case, kernels, rng):
+    x, w, b, cp = make_conv(case, rng)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
+    out_fast, cache_fast = fast_layers.conv_forward_fast(x, w, b, cp)
+    assert out_fast.shape == out_naive.shape and out_fast.dtype == np.float64
+    assert np.abs(out_fast - out_naive).max() < 1e-9
+    dout = rng.standard_normal(out_naive.shape)
+    for name, g_naive, g_fast in zip(("dx", "dw", "db"), conv_backward_naive(dout, cache_naive),
+                                     fast_layers.conv_backward_fast(dout, cache_fast)):
+        assert g_fast.shape == g_naive.shape, name
+        assert np.abs(g_fast - g_naive).max() < 1e-9, name
+
+
+@pytest.mark.parametrize("case", conv_cases(10, seed=8), ids=str)
+def test_conv_float32_keeps_dtype(case, kernels, rng):
+    x, w, b, cp = make_conv(case, rng, np.float32)
+    out_naive, cache_naive = conv_forward_naive(*(a.astype(np.float64) for a in (x, w, b)), cp)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, out_naive, rtol=1e-4, atol=1e-4)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    grads = fast_layers.conv_backward_fast(dout, cache)
+    expected = conv_backward_naive(dout.astype(np.float64), cache_naive)
+    for name, got, want in zip(("dx", "dw", "db"), grads, expected):
+        assert got.dtype == np.float32, name
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_conv_large_batch_crosses_chunks(kernels, rng, monkeypatch):
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)   # a few images per chunk
+    x, w, b, cp = make_conv((7, 3, 9, 8, 4, 3, 2, 1, 1), rng)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    assert np.abs(out - out_naive).max() < 1e-9
+    dout = rng.standard_normal(out.shape)
+    for g_fast, g_naive in zip(fast_layers.conv_backward_fast(dout, cache),
+                               conv_backward_naive(dout, cache_naive)):
+        assert np.abs(g_fast - g_naive).max() < 1e-9
+
+
+def test_conv_backward_accepts_naive_cache_and_views(kernels, rng):
+    x, w, b, cp = make_conv((2, 3, 6, 5, 2, 3, 3, 1, 1), rng)
+    x_view = np.asfortranarray(x)                 # not C-contiguous
+    out, cache_naive = conv_forward_naive(x, w, b, cp)
+    out_fast, _ = fast_layers.conv_forward_fast(x_view, w, b, cp)
+    assert np.abs(out_fast - out).max() < 1e-9
+    dout = rng.standard_normal(out.shape)
+    for g_fast, g_naive in zip(fast_layers.conv_backward_fast(dout, cache_naive),
+                               conv_backward_naive(dout, cache_naive)):
+        assert np.abs(g_fast - g_naive).max() < 1e-9
+
+
+def test_conv_mixed_dtypes_follow_naive(kernels, rng):
+    x, w, b, cp = make_conv((2, 2, 5, 5, 3, 3, 3, 1, 1), rng)
+    x32 = x.astype(np.float32)
+    out_naive, cache_naive = conv_forward_naive(x32, w, b, cp)
+    out, cache = fast_layers.conv_forward_fast(x32, w, b, cp)
+    assert out.dtype == out_naive.dtype == np.float64
+    dout = rng.standard_normal(out.shape)
+    for g_fast, g_naive in zip(fast_layers.conv_backward_fast(dout, cache),
+                               conv_backward_naive(dout, cache_naive)):
+        assert g_fast.dtype == g_naive.dtype
+        np.testing.assert_allclose(g_fast, g_naive, rtol=1e-6, atol=1e-6)
+
+
+def pool_cases():
+    """(N, C, H, W, pool_height, pool_width, stride)."""
+    return [
+        (2, 3, 8, 8, 2, 2, 2),       # tiling
+        (1, 1, 4, 6, 2, 3, 1),       # overlapping, non-square window
+        (2, 2, 7, 9, 3, 3, 2),       # overlapping 3x3 stride 2
+        (3, 2, 7, 7, 2, 2, 5),       # gaps between windows
+        (1, 3, 5, 9, 1, 2, 1),       # H != W
+        (2, 1, 6, 6, 3, 3, 3),       # tiling 3x3
+        (1, 2, 5, 5, 5, 5, 1),       # one window
+        (2, 2, 9, 7, 3, 1, 2),       # pool_height != pool_width, non-tiling
+    ]
+
+
+@pytest.mark.parametrize("case", pool_cases(), ids=str)
+@pytest.mark.parametrize("values", ["distinct", "ties"])
+def test_pool_matches_naive(case, values, kernels, rng):
+    N, C, H, W, HP, WP, stride = case
+    if values == "ties":             # few levels: most windows hold several maxima
+        x = rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64)
+    else:
+        x = rng.standard_normal((N, C, H, W))
+    pp = {"pool_height": HP, "pool_width": WP, "stride": stride}
+    out_naive, cache_naive = max_pool_forward_naive(x, pp)
+    out, cache = fast_layers.max_pool_forward_fast(x, pp)
+    assert out.shape == out_naive.shape and out.dtype == x.dtype
+    assert np.abs(out - out_naive).max() < 1e-9
+    dout = rng.standard_normal(out.shape)
+    dx_naive = max_pool_backward_naive(dout, cache_naive)
+    assert np.abs(fast_layers.max_pool_backward_fast(dout, cache) - dx_naive).max() < 1e-9
+    # the naive layer's two-item cache works too
+    assert np.abs(fast_layers.max_pool_backward_fast(dout, cache_naive) - dx_naive).max() < 1e-9
+
+
+def test_pool_ties_go_to_the_first_maximum(kernels):
+    x = np.ones((1, 1, 4, 4))
+    pp = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = fast_layers.max_pool_forward_fast(x, pp)
+    dx = fast_layers.max_pool_backward_fast(np.ones_like(out), cache)
+    expected = np.zeros((4, 4))
+    expected[::2, ::2] = 1
+    np.testing.assert_array_equal(dx[0, 0], expected)
+    # overlapping windows that share their maximum add up
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 1] = 5
+    out, cache = fast_layers.max_pool_forward_fast(
+        x, {"pool_height": 2, "pool_width": 2, "stride": 1})
+    dx = fast_layers.max_pool_backward_fast(np.ones_like(out), cache)
+    assert dx[0, 0, 1, 1] == 4 and dx.sum() == 4
+
+
+def test_pool_nan_propagates_like_naive(kernels):
+    x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 0] = np.nan
+    pp = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out_naive, cache_naive = max_pool_forward_naive(x, pp)
+    out, cache = fast_layers.max_pool_forward_fast(x, pp)
+    np.testing.assert_array_equal(out, out_naive)
+    dout = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    np.testing.assert_array_equal(fast_layers.max_pool_backward_fast(dout, cache),
+                                  max_pool_backward_naive(dout, cache_naive))
+
+
+@pytest.mark.parametrize("case", [(2, 3, 8, 8, 2, 2, 2), (2, 2, 7, 9, 3, 3, 2)], ids=str)
+def test_pool_float32_keeps_dtype(case, kernels, rng):
+    N, C, H, W, HP, WP, stride = case
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    pp = {"pool_height": HP, "pool_width": WP, "stride": stride}
+    out_naive, cache_naive = max_pool_forward_naive(x, pp)
+    out, cache = fast_layers.max_pool_forward_fast(x, pp)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, out_naive)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dx = fast_layers.max_pool_backward_fast(dout, cache)
+    assert dx.dtype == np.float32
+    np.testing.assert_allclose(dx, max_pool_backward_naive(dout, cache_naive), rtol=1e-6)
+
+
+def test_conv_backward_numerical_gradients(kernels, rng):
+    x, w, b, cp = make_conv((2, 3, 5, 6, 3, 3, 2, 2, 1), rng)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = fast_layers.conv_backward_fast(dout, cache)
+    dx_num = eval_numerical_gradient_array(
+        lambda v: fast_layers.conv_forward_fast(v, w, b, cp)[0], x, dout)
+    dw_num = eval_numerical_gradient_array(
+        lambda v: fast_layers.conv_forward_fast(x, v, b, cp)[0], w, dout)
+    db_num = eval_numerical_gradient_array(
+        lambda v: fast_layers.conv_forward_fast(x, w, v, cp)[0], b, dout)
+    assert rel_error(dx, dx_num) < 1e-7
+    assert rel_error(dw, dw_num) < 1e-7
+    assert rel_error(db, db_num) < 1e-7
+
+
+@pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
+                                {"pool_height": 3, "pool_width": 2, "stride": 1}], ids=str)
+def test_pool_backward_numerical_gradient(pp, kernels, rng):
+    x = rng.permutation(2 * 3 * 6 * 4).reshape(2, 3, 6, 4) / 7.0   # distinct values
+    out, cache = fast_layers.max_pool_forward_fast(x, pp)
+    dout = rng.standard_normal(out.shape)
+    dx = fast_layers.max_pool_backward_fast(dout, cache)
+    dx_num = eval_numerical_gradient_array(
+        lambda v: fast_layers.max_pool_forward_fast(v, pp)[0], x, dout)
+    assert rel_error(dx, dx_num) < 1e-7
+
+
+def test_checks_are_the_naive_layers(kernels, rng):
+    x, w, b, _ = make_conv((1, 2, 5, 5, 2, 3, 3, 1, 0), rng)
+    with pytest.raises(TypeError, match=r"conv_param\['pad'\] must be an int >= 0, got 0.5"):
+        fast_layers.conv_forward_fast(x, w, b, {"stride": 1, "pad": 0.5})
+    with pytest.raises(ValueError, match="not divisible by stride 3"):
+        fast_layers.conv_forward_fast(x, w, b, {"stride": 3, "pad": 0})
+    with pytest.raises(ValueError, match="w has 2 channels but x has 3"):
+        fast_layers.conv_forward_fast(np.zeros((1, 3, 5, 5)), w, b, {"stride": 1, "pad": 0})
+    with pytest.raises(ValueError, match="missing 'pool_width'"):
+        fast_layers.max_pool_forward_fast(x, {"pool_height": 2, "stride": 2})
+    out, cache = fast_layers.conv_forward_fast(x, w, b, {"stride": 1, "pad": 0})
+    with pytest.raises(ValueError, match="dout has shape"):
+        fast_layers.conv_backward_fast(out[:, :1], cache)
+    pool_out, pool_cache = fast_layers.max_pool_forward_fast(
+        x, {"pool_height": 2, "pool_width": 2, "stride": 1})
+    with pytest.raises(ValueError, match="dout has shape"):
+        fast_layers.max_pool_backward_fast(pool_out[:, :, 1:], pool_cache)
+    bad = (x, pool_cache[1], np.full(pool_out.shape, 10 ** 6, dtype=np.int32))
+    with pytest.raises(ValueError, match="argmax holds positions outside"):
+        fast_layers.max_pool_backward_fast(pool_out, bad)
+
+
+def test_missing_extension_falls_back_with_one_warning(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cnnkit.reference._kernels", None)   # import fails
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module, name = fast_layers._load_kernels()
+    assert module is _numpy_kernels and name == "numpy"
+    assert len(caught) == 1
+    assert caught[0].category is RuntimeWarning
+    message = str(caught[0].message)
+    assert "could not be imported" in message and "pip install ." in message
+
+
+def test_missing_extension_end_to_end_in_a_fresh_process():
+    """Importing without the extension warns once, and both passes still work."""
+    script = textwrap.dedent("""
+        import sys, warnings
+        sys.modules["cnnkit.reference._kernels"] = None
+        warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import numpy as np
+            from cnnkit.reference import fast_layers as fl
+            x = np.random.default_rng(0).standard_normal((2, 3, 6, 5))
+            w = np.ones((2, 3, 3, 3)); b = np.zeros(2)
+            out, cache = fl.conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+            fl.conv_backward_fast(out, cache)
+            p, pc = fl.max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 1, "stride": 1})
+            fl.max_pool_backward_fast(p, pc)
+        ours = [w for w in caught if "compiled kernels" in str(w.message)]
+        assert fl.KERNELS == "numpy", fl.KERNELS
+        assert len(ours) == 1 and ours[0].category is RuntimeWarning, caught
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
