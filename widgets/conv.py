@@ -8,7 +8,7 @@ from cnnkit.reference.checks import check_int
 from . import render, views
 from .checking import CheckResult, run_student
 from .frames import ConvFrames, conv_frames
-from .stepper import MODES, Stepper, as_float, check_choice
+from .stepper import MODES, Stepper, as_float, check_choice, one_image
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,8 @@ class ConvStepper(Stepper):
             raise TypeError(f"student must be a function, got {type(student).__name__}")
         self.student, self.digits = student, digits
         self._rng = np.random.default_rng(seed)
-        x, w, b = as_float(x, "x"), as_float(w, "w"), as_float(b, "b")
-        if x is not None and x.ndim == 2:
-            x = x[None]
+        x = one_image(as_float(x, "x"), "x", "(C, H, W)")
+        w, b = as_float(w, "w"), as_float(b, "b")
         if w is not None and w.ndim == 2:
             w = w[None, None]
         if x is None:
@@ -76,12 +75,11 @@ class ConvStepper(Stepper):
         if w is None:
             w = self._rng.integers(-1, 2, (2, x.shape[0], 3, 3)).astype(float)
             b = self._rng.integers(-1, 2, 2).astype(float) if b is None else b
-        if x.ndim != 3:
-            raise ValueError(f"x must have shape (C, H, W) or (H, W), got {x.shape}")
         if w.ndim != 4:
             raise ValueError(f"w must have shape (F, C, HH, WW) or (HH, WW), got {w.shape}")
         b = np.zeros(w.shape[0]) if b is None else b
-        self._arrays = {"x": x, "w": w, "b": b, "dout": as_float(dout, "dout")}
+        dout = one_image(as_float(dout, "dout"), "dout", "(F, H', W')")
+        self._arrays = {"x": x, "w": w, "b": b, "dout": dout}
         C, H, W = x.shape
         F, _, HH, WW = w.shape
         params = dict(C=C, H=H, W=W, F=F, HH=HH, WW=WW, stride=stride, pad=pad)

@@ -8,7 +8,7 @@ from cnnkit.reference.checks import check_int
 from . import render, views
 from .checking import CheckResult, run_student
 from .frames import PoolFrames, pool_frames
-from .stepper import MODES, Stepper, as_float, check_choice
+from .stepper import MODES, Stepper, as_float, check_choice, one_image
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,10 @@ class PoolStepper(Stepper):
             raise TypeError(f"student must be a function, got {type(student).__name__}")
         self.student, self.digits = student, digits
         self._rng = np.random.default_rng(seed)
-        x = as_float(x, "x")
+        x = one_image(as_float(x, "x"), "x", "(C, H, W)")
         if x is None:
             x = self._rng.integers(0, 4, (1, 4, 4)).astype(float)
-        if x.ndim == 2:
-            x = x[None]
-        if x.ndim != 3:
-            raise ValueError(f"x must have shape (C, H, W) or (H, W), got {x.shape}")
-        self._arrays = {"x": x, "dout": as_float(dout, "dout")}
+        self._arrays = {"x": x, "dout": one_image(as_float(dout, "dout"), "dout", "(C, H', W')")}
         C, H, W = x.shape
         params = dict(C=C, H=H, W=W, pool_height=pool_height, pool_width=pool_width,
                       stride=stride)

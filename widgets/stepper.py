@@ -36,6 +36,23 @@ def as_float(a, name):
         raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}") from err
 
 
+def one_image(a, name, what):
+    """Drop a batch axis of length 1 and add a channel axis to a 2-D ``a``.
+
+    ``what`` names the expected shape, e.g. ``"(C, H, W)"``.
+    """
+    if a is None:
+        return None
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    elif a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3:
+        raise ValueError(f"{name} must hold one example, shape {what}, (H, W) or "
+                         f"(1, {what[1:]}, got {a.shape}")
+    return a
+
+
 class Stepper(widgets.VBox):
     """Frames in a Stack, stepped by Play, slider, step box and buttons.
 

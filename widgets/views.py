@@ -119,7 +119,7 @@ def _tie_note(fr, backward):
     return text(msg, "cnk-note cnk-bad")
 
 
-def _pool_inputs(pf, fr, digits, name="x", arrays=None, scale=None):
+def _pool_inputs(pf, fr, digits, title="x[{}]", arrays=None, scale=None):
     arrays = pf.x if arrays is None else arrays
     blocks = []
     for c in range(arrays.shape[0]):
@@ -128,7 +128,7 @@ def _pool_inputs(pf, fr, digits, name="x", arrays=None, scale=None):
             marks = window_marks(fr.rows, fr.cols)
             marks.update({t: "cnk-hl cnk-tie" for t in fr.ties})
             marks[fr.argmax] = "cnk-cur" + (" cnk-tie" if len(fr.ties) > 1 else "")
-        blocks.append(grid(arrays[c], f"{name}[{c}]", marks, digits=digits, scale=scale))
+        blocks.append(grid(arrays[c], title.format(c), marks, digits=digits, scale=scale))
     return blocks
 
 
@@ -157,7 +157,7 @@ def pool_backward(pf, fr, digits=2, event="onclick"):
     if pf.stride < max(pf.pool_height, pf.pool_width):
         lines.append("Windows overlap: a cell that is the maximum of several windows "
                      "collects the sum of their gradients.")
-    dx = _pool_inputs(pf, fr, digits, "dx so far: dx", fr.dx,
+    dx = _pool_inputs(pf, fr, digits, "dx[{}] so far", fr.dx,
                       scale=float(np.abs(pf.frames[-1].dx).max()))
     body = (row(*douts) + row(*_pool_inputs(pf, fr, digits)) + text("\n".join(lines))
             + _tie_note(fr, True) + row(*dx))

@@ -143,8 +143,11 @@ def test_constructor_arguments_are_checked():
         PoolStepper(student=3)
     with pytest.raises(ValueError, match=r"jump_on must be 'click' or 'hover', got 'drag'"):
         PoolStepper(jump_on="drag")
-    with pytest.raises(ValueError, match=r"x must have shape \(C, H, W\) or \(H, W\), got \(4,\)"):
-        ConvStepper(np.zeros(4))
+    with pytest.raises(ValueError, match=r"x must hold one example, shape \(C, H, W\), \(H, W\) "
+                                         r"or \(1, C, H, W\), got \(2, 1, 4, 4\)"):
+        ConvStepper(np.zeros((2, 1, 4, 4)))
+    with pytest.raises(TypeError, match=r"x must be an array of numbers, got str"):
+        PoolStepper("cat")
 
 
 def test_conv_backward_frames_show_dx_and_dw():
