@@ -8,7 +8,8 @@ from cnnkit.reference.checks import check_int
 from . import render, views
 from .checking import CheckResult, run_student
 from .frames import ConvFrames, conv_frames
-from .stepper import MODES, Stepper, as_float, check_choice, one_image
+from .stepper import (MODES, Stepper, as_float, check_choice, check_given_dout,
+                      one_image)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class ConvStepper(Stepper):
         cf = conv_frames(x, w, b, conv_param)
         check = None
         if self.mode == "backward":
+            if self._state is None:
+                check_given_dout(arrays["dout"], cf.out.shape)
             dout = array("dout", cf.out.shape,
                                lambda s: np.round(self._rng.standard_normal(s), 1))
             cf = conv_frames(x, w, b, conv_param, dout)

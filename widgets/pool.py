@@ -8,7 +8,8 @@ from cnnkit.reference.checks import check_int
 from . import render, views
 from .checking import CheckResult, run_student
 from .frames import PoolFrames, pool_frames
-from .stepper import MODES, Stepper, as_float, check_choice, one_image
+from .stepper import (MODES, Stepper, as_float, check_choice, check_given_dout,
+                      one_image)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class PoolStepper(Stepper):
         check = None
         if self.mode == "backward":
             dout = arrays["dout"]
+            if self._state is None:
+                check_given_dout(dout, pf.out.shape)
             if dout is None or dout.shape != pf.out.shape:
                 dout = arrays["dout"] = np.round(self._rng.standard_normal(pf.out.shape), 1)
             pf = pool_frames(x, pool_param, dout)

@@ -53,6 +53,12 @@ def one_image(a, name, what):
     return a
 
 
+def check_given_dout(dout, shape):
+    """A ``dout`` passed to the constructor must fit the output; later edits redraw it."""
+    if dout is not None and dout.shape != shape:
+        raise ValueError(f"dout must have the output's shape {shape}, got {dout.shape}")
+
+
 class Stepper(widgets.VBox):
     """Frames in a Stack, stepped by Play, slider, step box and buttons.
 

@@ -150,6 +150,18 @@ def test_constructor_arguments_are_checked():
         PoolStepper("cat")
 
 
+def test_a_given_dout_must_fit_the_output():
+    with pytest.raises(ValueError, match=r"dout must have the output's shape \(2, 3, 3\), "
+                                         r"got \(2, 2, 2\)"):
+        ConvStepper(mode="backward", dout=np.ones((2, 2, 2)))
+    with pytest.raises(ValueError, match=r"dout must have the output's shape \(1, 2, 2\), "
+                                         r"got \(1, 3, 3\)"):
+        PoolStepper(mode="backward", dout=np.ones((1, 1, 3, 3)))
+    pool = PoolStepper(mode="backward", dout=np.ones((1, 2, 2)), editable=False)
+    assert pool.set_params(stride=1) is True          # an edit draws a new dout
+    assert pool.frames.dout.shape == (1, 3, 3)
+
+
 def test_conv_backward_frames_show_dx_and_dw():
     conv = ConvStepper(mode="backward", pad=1, editable=False)
     conv.step = 7
