@@ -1,0 +1,73 @@
+"""``cnnkit bench`` on tiny shapes: it runs in seconds, with and without PyTorch."""
+import importlib.util
+import json
+
+import pytest
+
+from cnnkit.grader.cli import main
+from cnnkit.reference import bench
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+MACHINE_KEYS = {"date", "cpu_model", "cores", "numpy", "torch", "threads", "kernels"}
+CASE_KEYS = set(bench.TIMED_KEYS)
+
+
+def check_result(result, with_torch):
+    assert {"machine", "settings", "torch_available", "note", "cases", "naive"} <= set(result)
+    assert MACHINE_KEYS <= set(result["machine"])
+    assert result["torch_available"] is with_torch
+    kinds = [c["kind"] for c in result["cases"]]
+    assert kinds.count("conv") == len(bench.TINY_CONV_CASES)
+    assert "pool" in kinds and "batchnorm" in kinds
+    for case in result["cases"]:
+        assert CASE_KEYS <= set(case), case["name"]
+        assert case["cnnkit_ms"] > 0
+        if with_torch:
+            assert case["torch_ms"] > 0
+            assert case["ratio"] == pytest.approx(case["cnnkit_ms"] / case["torch_ms"])
+        else:
+            assert case["torch_ms"] is None and case["ratio"] is None
+        if case["kind"] == "conv":
+            assert case["gflops"]["cnnkit"] > 0 and case["gflops"]["matmul"] > 0
+    assert {r["kind"] for r in result["naive"]} == {"conv", "pool"}
+    for row in result["naive"]:
+        assert row["naive_ms"] > 0 and row["fast_ms"] > 0 and row["speedup"] > 0
+
+
+def test_without_torch_reports_cnnkit_only(monkeypatch):
+    monkeypatch.setattr(bench, "_import_torch", lambda: None)
+    result = bench.run_benchmark(repeats=1, tiny=True)
+    check_result(result, with_torch=False)
+    assert "pip install torch==2.13.0" in result["note"]
+    assert result["machine"]["torch"] is None
+    table = bench.format_table(result)
+    assert "torch missing" in table and "pip install torch==2.13.0" in table
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+def test_with_torch_times_both():
+    result = bench.run_benchmark(repeats=1, tiny=True)
+    check_result(result, with_torch=True)
+    assert result["note"] is None
+    assert result["machine"]["torch"]
+
+
+def test_command_line_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    args = ["bench", "--tiny", "--repeats", "1", "--json", str(path)]
+    if not HAS_TORCH:
+        args.append("--no-torch")
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "ratio" in printed and str(path) in printed
+    result = json.loads(path.read_text())
+    check_result(result, with_torch=HAS_TORCH)
+    assert result["settings"]["tiny"] is True and result["settings"]["repeats"] == 1
+
+
+def test_command_line_rejects_bad_repeats(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--repeats", "0"])
+    assert exc.value.code == 2
+    assert "must be an int >= 1, got 0" in capsys.readouterr().err
