@@ -5,6 +5,12 @@ nbgrader processes the notebooks (and records them in gradebook.db for
 autograding); the student package (``nndl/``, ``utils/``, ``pyproject.toml``)
 is built by ``cnnkit assign``, because nbgrader copies ``.py`` files verbatim
 and would leak their solution regions. See README.md.
+
+cnnkit grades with its own sandboxed runner, not ``nbgrader autograde`` (which
+runs student code unsandboxed). Should someone run autograde with this file,
+the ignore list below also stops it from copying the instructor's ``nndl/``
+over a submission's (which would grant full marks); the submission's own
+package is not copied either, so its notebooks fail to import ``nndl``.
 """
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
