@@ -1,22 +1,31 @@
 """Fast convolution and max pooling: the same layers as :mod:`conv_layers`, quicker.
 
 Each function has the signature of its naive twin and returns the same values
-(to rounding). The heavy lifting is done by four kernels, im2col, col2im,
-maxpool_forward and maxpool_backward, taken from the compiled extension
+(to rounding). The loops run in kernels (im2col, col2im, layout changes,
+max-pool forward/backward) taken from the compiled extension
 ``cnnkit.reference._kernels`` or, when that is not compiled, from the
 pure-numpy :mod:`cnnkit.reference._numpy_kernels` (one ``RuntimeWarning`` says
 so at import). ``KERNELS`` names the one in use: ``"cython"`` or ``"numpy"``.
 
-Convolution is im2col followed by one matrix product per image,
-``out[n] = w.reshape(F, K) @ cols[n]`` with ``cols[n]`` of shape
-``(K, H'*W')`` and ``K = C*HH*WW``; it works through the batch in chunks
-small enough for the columns to stay in the CPU cache. The backward pass
-rebuilds the columns chunk by chunk (cheaper than keeping them), then
-``dw = sum_n dout[n] @ cols[n].T``, ``dcols[n] = w.reshape(F, K).T @ dout[n]``
-and col2im sums the windows of ``dcols`` back into ``dx``.
+Convolution works on a zero-padded channels-last copy of ``x`` so that im2col
+copies whole window rows. Per chunk of images (about ``CHUNK_BYTES`` of
+columns, so they stay in the CPU cache)::
+
+    cols (images*H'*W', K) = im2col(xp)             K = HH*WW*C
+    out rows (images*H'*W', F) = cols @ wk.T        wk = w as (F, K)
+    dw += cols.T @ dout_rows,  dcols = dout_rows @ wk,  dx += col2im(dcols)
+
+The backward pass rebuilds the columns chunk by chunk (cheaper than reading
+them back from memory). When threadpoolctl is installed and BLAS has several
+threads, the chunks are shared among that many Python threads, each with a
+single-threaded BLAS, so the copies run in parallel too; otherwise one thread
+walks the chunks and BLAS parallelises each product.
 """
 import importlib
+import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -44,6 +53,48 @@ def _load_kernels():
 
 
 _K, KERNELS = _load_kernels()
+
+
+_POOL_LOCK = threading.Lock()
+_POOL = {}
+
+
+def _blas_controller():
+    """``(controller, threads)`` for numpy's BLAS, or ``(None, 1)`` without threadpoolctl."""
+    if "controller" not in _POOL:
+        controller, threads = None, 1
+        try:
+            from threadpoolctl import ThreadpoolController
+            controller = ThreadpoolController().select(user_api="blas")
+            threads = max([info["num_threads"] for info in controller.info()] or [1])
+        except Exception:       # noqa: BLE001 - optional; any failure means "serial"
+            controller, threads = None, 1
+        _POOL["controller"] = (controller, min(threads, os.cpu_count() or 1))
+    return _POOL["controller"]
+
+
+def _map_workers(work, N, step):
+    """Split images ``0..N`` among workers; return ``[work(start, stop, step), ...]``.
+
+    Each call walks a contiguous range of images in chunks of ``step``. With
+    several workers, BLAS is limited to one thread while they run; if another
+    thread is already using the workers, this call runs serially.
+    """
+    controller, threads = _blas_controller()
+    workers = min(threads, -(-N // step))
+    if workers > 1 and controller is not None and _POOL_LOCK.acquire(blocking=False):
+        try:
+            if "executor" not in _POOL:
+                _POOL["executor"] = ThreadPoolExecutor(max_workers=threads,
+                                                       thread_name_prefix="cnnkit-conv")
+            bounds = [N * k // workers for k in range(workers + 1)]
+            with controller.limit(limits=1):
+                futures = [_POOL["executor"].submit(work, bounds[k], bounds[k + 1], step)
+                           for k in range(workers)]
+                return [f.result() for f in futures]
+        finally:
+            _POOL_LOCK.release()
+    return [work(0, N, step)]
 
 
 def _chunk(n_items, bytes_per_item):
@@ -93,16 +144,19 @@ def conv_forward_fast(x, w, b, conv_param):
     wk = _filters_as_matrix(w, dtype)
     bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
-    step = _chunk(N, K * P * out.itemsize)
-    cbuf = np.empty((step * P, K), dtype=dtype)
-    obuf = np.empty((step * P, F), dtype=dtype)
-    for n0 in range(0, N, step):
-        n1 = min(N, n0 + step)
-        m = (n1 - n0) * P
-        cols = cbuf[:m]
-        _K.im2col(xp[n0:n1], cols, HH, WW, stride)
-        rows = np.matmul(cols, wk.T, out=obuf[:m])       # (images*P, F)
-        _K.rows_to_nchw(rows, out[n0:n1], bias)
+
+    def work(start, stop, step):
+        cbuf = np.empty((step * P, K), dtype=dtype)
+        obuf = np.empty((step * P, F), dtype=dtype)
+        for n0 in range(start, stop, step):
+            n1 = min(stop, n0 + step)
+            m = (n1 - n0) * P
+            cols = cbuf[:m]
+            _K.im2col(xp[n0:n1], cols, HH, WW, stride)
+            rows = np.matmul(cols, wk.T, out=obuf[:m])       # (images*P, F)
+            _K.rows_to_nchw(rows, out[n0:n1], bias)
+
+    _map_workers(work, N, _chunk(N, K * P * out.itemsize))
     return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, xp)
 
 
@@ -132,23 +186,32 @@ def conv_backward_fast(dout, cache):
     wk = _filters_as_matrix(w, dtype)
     d3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
     dxp = np.empty(xp.shape, dtype=dtype)
-    dwk = np.zeros((K, F), dtype=dtype)
-    dw_part = np.empty((K, F), dtype=dtype)
-    db = np.zeros(F, dtype=np.float64)
-    step = _chunk(N, K * P * dwk.itemsize)
-    cbuf = np.empty((step * P, K), dtype=dtype)
-    dcbuf = np.empty((step * P, K), dtype=dtype)
-    gbuf = np.empty((step * P, F), dtype=dtype)
-    for n0 in range(0, N, step):
-        n1 = min(N, n0 + step)
-        m = (n1 - n0) * P
-        g = gbuf[:m]
-        _K.nchw_to_rows(d3[n0:n1], g, db)
-        cols = cbuf[:m]
-        _K.im2col(xp[n0:n1], cols, HH, WW, stride)
-        dwk += np.matmul(cols.T, g, out=dw_part)
-        dcols = np.matmul(g, wk, out=dcbuf[:m])
-        _K.col2im(dcols, dxp[n0:n1], HH, WW, stride)
+
+    def work(start, stop, step):
+        dwk = np.zeros((K, F), dtype=dtype)
+        dw_part = np.empty((K, F), dtype=dtype)
+        db = np.zeros(F, dtype=np.float64)
+        cbuf = np.empty((step * P, K), dtype=dtype)
+        dcbuf = np.empty((step * P, K), dtype=dtype)
+        gbuf = np.empty((step * P, F), dtype=dtype)
+        for n0 in range(start, stop, step):
+            n1 = min(stop, n0 + step)
+            m = (n1 - n0) * P
+            g = gbuf[:m]
+            _K.nchw_to_rows(d3[n0:n1], g, db)
+            cols = cbuf[:m]
+            _K.im2col(xp[n0:n1], cols, HH, WW, stride)
+            dwk += np.matmul(cols.T, g, out=dw_part)
+            dcols = np.matmul(g, wk, out=dcbuf[:m])
+            _K.col2im(dcols, dxp[n0:n1], HH, WW, stride)
+        return dwk, db
+
+    parts = _map_workers(work, N, _chunk(N, K * P * dxp.itemsize))
+    dwk = parts[0][0]
+    db = parts[0][1]
+    for part_dw, part_db in parts[1:]:
+        dwk += part_dw
+        db += part_db
     dx = np.empty((N, C, H, W), dtype=x.dtype)
     _K.unpad_from_nhwc(dxp.astype(x.dtype, copy=False), dx, pad)
     dw = dwk.reshape(HH, WW, C, F).transpose(3, 2, 0, 1).astype(w.dtype)

@@ -3,6 +3,7 @@
 Every test runs twice: with the compiled kernels and with the pure-numpy
 fallback (forced by swapping the kernel module fast_layers uses).
 """
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -103,6 +104,33 @@ def test_conv_large_batch_crosses_chunks(kernels, rng, monkeypatch):
     for g_fast, g_naive in zip(fast_layers.conv_backward_fast(dout, cache),
                                conv_backward_naive(dout, cache_naive)):
         assert np.abs(g_fast - g_naive).max() < 1e-9
+
+
+class FakeBlasController:
+    """Stands in for threadpoolctl's controller: records the limits asked for."""
+
+    def __init__(self):
+        self.limits = []
+
+    @contextlib.contextmanager
+    def limit(self, limits):
+        self.limits.append(limits)
+        yield
+
+
+def test_conv_shares_chunks_among_worker_threads(kernels, rng, monkeypatch):
+    fake = FakeBlasController()
+    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (fake, 2))
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
+    x, w, b, cp = make_conv((5, 2, 7, 6, 3, 2, 3, 2, 2), rng)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    assert np.abs(out - out_naive).max() < 1e-9
+    dout = rng.standard_normal(out.shape)
+    for g_fast, g_naive in zip(fast_layers.conv_backward_fast(dout, cache),
+                               conv_backward_naive(dout, cache_naive)):
+        assert np.abs(g_fast - g_naive).max() < 1e-9
+    assert fake.limits == [1, 1]            # BLAS single-threaded inside the workers
 
 
 def test_conv_backward_accepts_naive_cache_and_views(kernels, rng):
