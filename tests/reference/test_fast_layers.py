@@ -122,7 +122,7 @@ def test_conv_shares_chunks_among_worker_threads(kernels, rng, monkeypatch):
     fake = FakeBlasController()
     monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (fake, 2))
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
-    x, w, b, cp = make_conv((5, 2, 7, 6, 3, 2, 3, 2, 2), rng)
+    x, w, b, cp = make_conv((5, 2, 8, 7, 3, 2, 3, 2, 2), rng)
     out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
     assert np.abs(out - out_naive).max() < 1e-9
