@@ -26,7 +26,10 @@ Isolation, when ``bwrap`` (bubblewrap) is available and starts:
   each other;
 - resource limits set in the program's process before ``exec``: CPU seconds
   (soft limit, hard limit one second later), address space, processes,
-  file size, open files, and no core dumps.
+  file size, open files, and no core dumps; and, with the per-call uid, the
+  resident memory of all the sandbox's processes together (sampled by the
+  parent every 0.25 s), so a fork of many processes cannot multiply the
+  memory limit.
 
 Without bwrap (missing, or failing to start) the same launcher applies the
 resource limits and the unprivileged uid alone, in the host's filesystem and
@@ -41,7 +44,15 @@ privileges: it forks, the child sets the limits, drops privileges and execs
 to a private pipe. The wall-clock limit is enforced by the parent, which
 kills the whole sandbox (the PID namespace, or every process of the
 sandbox uid in fallback mode). Output is read continuously and only the
-first ``output_bytes`` of each stream are kept.
+first ``output_bytes`` of each stream are kept. Once the program is gone,
+symlinks, FIFOs, sockets and device files it left in ``workdir`` are
+removed, so the caller can read result files by name without being sent
+elsewhere or blocked.
+
+What it cannot do: limit the total disk space written into ``workdir`` (only
+each file's size), limit CPU time summed over many processes (each process
+has its own CPU limit; the wall clock bounds the total), or stop a program
+from noticing it is sandboxed.
 """
 from __future__ import annotations
 
@@ -83,6 +94,7 @@ _ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 _READ_CHUNK = 1 << 20
 _GRACE_SECONDS = 2.0
+_RSS_INTERVAL = 0.25
 
 
 @dataclass(frozen=True)
@@ -449,7 +461,8 @@ def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root):
         os.write(args_fd, b"".join(os.fsencode(arg) + b"\0" for arg in options))
         os.lseek(args_fd, 0, os.SEEK_SET)
         run = _supervise([bwrap, "--args", str(args_fd), *launcher], status_r, status_w,
-                         limits, cwd=workdir, env={}, extra_fds=[args_fd])
+                         limits, cwd=workdir, env={}, extra_fds=[args_fd],
+                         rss_uid=uid if as_root else None)
     finally:
         os.close(args_fd)
     if not run["started"] and run["returncode"] != 0:
@@ -471,7 +484,8 @@ def _run_fallback(workdir, argv, limits, env, uid, as_root, reason):
         command = _launcher_argv(status_w, uid, limits, as_root, workdir, argv)
         sweep = (lambda: _kill_uid(uid)) if as_root else None
         run = _supervise(command, status_r, status_w, limits, cwd=workdir,
-                         env=_base_env(tmp, workdir, env), sweep=sweep)
+                         env=_base_env(tmp, workdir, env), sweep=sweep,
+                         rss_uid=uid if as_root else None)
         isolation = (f"rlimits only: {reason}; {_who(as_root)}; no filesystem, process or "
                      "network isolation")
         return _result(run, limits, isolation)
@@ -488,11 +502,31 @@ def _kill_uid(uid):
 
 # ------------------------------------------------------------------ supervision
 
-def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_fds=()):
+def _resident_mb(uid):
+    """Resident memory (MiB) of all processes whose real uid is ``uid``."""
+    total_kb = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as handle:
+                status = handle.read()
+        except OSError:
+            continue
+        lines = dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
+        if int(lines.get(b"Uid", b"-1").split()[0]) == uid and b"VmRSS" in lines:
+            total_kb += int(lines[b"VmRSS"].split()[0])
+    return total_kb / 1024
+
+
+def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_fds=(),
+               rss_uid=None):
     """Start ``command``, read its output and status pipe, enforce the wall clock.
 
     ``sweep`` (fallback mode) kills whatever the program left running once it ends
-    or times out.
+    or is stopped. ``rss_uid`` (a uid only this sandbox uses) makes the memory limit
+    also cover the resident memory of all its processes together, checked every
+    ``_RSS_INTERVAL`` seconds.
     """
     start = time.monotonic()
     deadline = start + limits.wall_seconds
@@ -510,20 +544,29 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_
     room = {out_fd: limits.output_bytes, err_fd: limits.output_bytes, status_r: 1 << 16}
     totals = dict.fromkeys(kept, 0)
     open_fds = set(kept)
-    timed_out = False
+    stopped, resident, grace_end = None, 0.0, None
+    next_check = start + _RSS_INTERVAL
     try:
         while open_fds:
             now = time.monotonic()
-            if now >= deadline:
-                if timed_out:
-                    break  # grace period over: stop reading
-                timed_out = True
-                _kill_group(proc)
-                if sweep:
-                    sweep()
-                deadline = now + _GRACE_SECONDS
+            if stopped is None:
+                if rss_uid is not None and now >= next_check:
+                    next_check = now + _RSS_INTERVAL
+                    resident = max(resident, _resident_mb(rss_uid))
+                    if resident > limits.memory_mb:
+                        stopped = "memory"
+                if stopped is None and now >= deadline:
+                    stopped = "wall"
+                if stopped:
+                    _kill_group(proc)
+                    if sweep:
+                        sweep()
+                    grace_end = now + _GRACE_SECONDS
+            elif now >= grace_end:
+                break  # killed, and the pipes are still open: stop reading
+            wait = (grace_end if stopped else deadline) - now
             ready, _, _ = select.select(list(open_fds), [], [],
-                                        min(0.5, max(0.0, deadline - now)))
+                                        max(0.0, min(_RSS_INTERVAL, wait)))
             for fd in ready:
                 chunk = os.read(fd, _READ_CHUNK)
                 if not chunk:
@@ -531,7 +574,7 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_
                     continue
                 totals[fd] += len(chunk)
                 kept[fd] += chunk[:max(0, room[fd] - len(kept[fd]))]
-            if sweep and not timed_out and proc.poll() is not None:
+            if sweep and not stopped and proc.poll() is not None:
                 sweep()
                 sweep = None
     finally:
@@ -548,7 +591,8 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_
         except ValueError:
             final = {}
     return {"started": bool(status_lines) and status_lines[0] == "started",
-            "final": final, "timed_out": timed_out, "returncode": proc.returncode,
+            "final": final, "stopped": stopped, "resident_mb": resident,
+            "returncode": proc.returncode,
             "wall": time.monotonic() - start,
             "out": (bytes(kept[out_fd]), totals[out_fd]),
             "err": (bytes(kept[err_fd]), totals[err_fd])}
@@ -576,9 +620,13 @@ def _result(run, limits, isolation):
     stderr = _text(*run["err"], limits.output_bytes)
     notes = []
     final = run["final"]
-    if run["timed_out"]:
+    if run["stopped"] == "wall":
         status, code = "timeout", None
         notes.append(f"killed at the wall-clock limit of {limits.wall_seconds:g} s")
+    elif run["stopped"] == "memory":
+        status, code = "oom", None
+        notes.append(f"killed: its processes used {run['resident_mb']:.0f} MB together, over "
+                     f"the memory limit of {limits.memory_mb} MB")
     elif "wait_status" not in final:
         status, code = "crashed", run["returncode"]
         notes.append("the sandbox ended without reporting the program's exit status")
