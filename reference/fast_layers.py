@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .checks import check_array, conv_geometry, pool_geometry
+from .checks import check_array, check_keys, conv_geometry, pool_geometry
 
 #: bytes of im2col columns handled at once (about an L2 cache's worth)
 CHUNK_BYTES = 1 << 20
@@ -273,3 +273,73 @@ def max_pool_backward_fast(dout, cache):
     dx = np.empty(x.shape, dtype=x.dtype)
     _K.maxpool_backward(np.ascontiguousarray(dout, dtype=x.dtype), argmax, dx)
     return dx
+
+
+def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
+    """Spatial batch normalization forward pass, computed in place on (N, C, H*W).
+
+    Same contract as :func:`conv_layers.spatial_batchnorm_forward` (each
+    channel normalised over ``N*H*W`` values; ``bn_param`` with ``mode``,
+    optional ``eps`` (1e-5), ``momentum`` (0.9), ``running_mean`` and
+    ``running_var`` (C,) created if absent and updated in place in train
+    mode), without the copies to and from an (N*H*W, C) matrix.
+
+    Returns out : (N, C, H, W) like ``x``; cache ``(x_hat, gamma, inv_std, mode)``
+    with ``x_hat`` (N, C, H*W) the normalised input.
+    """
+    check_array(x, "x", ndim=4)
+    check_keys(bn_param, "bn_param", ("mode",))
+    mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    N, C, H, W = x.shape
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if np.shape(value) != (C,):
+            raise ValueError(f"{name} must have shape ({C},) for x with {C} channels, "
+                             f"got {np.shape(value)}")
+    running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
+    running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
+    x3 = x.reshape(N, C, H * W)
+    if mode == "train":
+        count = N * H * W
+        mean = x3.sum(axis=(0, 2)) / count
+        x_hat = x3 - mean[:, None]
+        var = np.einsum("ncp,ncp->c", x_hat, x_hat) / count
+        running_mean *= momentum
+        running_mean += (1 - momentum) * mean
+        running_var *= momentum
+        running_var += (1 - momentum) * var
+    else:
+        mean, var = running_mean, running_var
+        x_hat = x3 - mean[:, None]
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat *= inv_std[:, None]
+    out = np.multiply(x_hat, gamma[:, None], dtype=x.dtype)
+    out += beta[:, None]
+    return out.reshape(x.shape), (x_hat, gamma, inv_std, mode)
+
+
+def spatial_batchnorm_backward_fast(dout, cache):
+    """Backward pass of :func:`spatial_batchnorm_forward_fast`.
+
+    dout : (N, C, H, W). Returns dx : (N, C, H, W), dgamma : (C,), dbeta : (C,).
+    """
+    check_array(dout, "dout", ndim=4)
+    x_hat, gamma, inv_std, mode = cache
+    N, C, H, W = dout.shape
+    if x_hat.shape != (N, C, H * W):
+        raise ValueError(f"dout has shape {dout.shape}, which does not match the cache "
+                         f"(N, C, H*W) = {x_hat.shape}")
+    d3 = dout.reshape(N, C, H * W)
+    dbeta = d3.sum(axis=(0, 2))
+    dgamma = np.einsum("ncp,ncp->c", d3, x_hat)
+    scale = (gamma * inv_std)[:, None]
+    if mode == "test":
+        return (d3 * scale).reshape(dout.shape), dgamma, dbeta
+    count = N * H * W
+    dx = x_hat * (scale * (dgamma / count)[:, None])
+    dx += scale * (dbeta / count)[:, None]
+    np.subtract(d3 * scale, dx, out=dx)
+    return dx.reshape(dout.shape), dgamma, dbeta

@@ -14,7 +14,8 @@ import pytest
 
 from cnnkit.reference import _numpy_kernels, fast_layers
 from cnnkit.reference.conv_layers import (conv_backward_naive, conv_forward_naive,
-                                          max_pool_backward_naive, max_pool_forward_naive)
+                                          max_pool_backward_naive, max_pool_forward_naive,
+                                          spatial_batchnorm_backward, spatial_batchnorm_forward)
 from cnnkit.reference.gradient_check import eval_numerical_gradient_array, rel_error
 
 
@@ -323,3 +324,57 @@ def test_missing_extension_end_to_end_in_a_fresh_process():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (1, 1, 3, 2), (2, 5, 1, 1)], ids=str)
+def test_spatial_batchnorm_fast_matches_naive(shape, dtype, rng):
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    C = shape[1]
+    gamma = rng.standard_normal(C).astype(dtype)
+    beta = rng.standard_normal(C).astype(dtype)
+    tol = 1e-9 if dtype == np.float64 else 1e-4
+    naive_param, fast_param = {"mode": "train", "momentum": 0.8}, {"mode": "train",
+                                                                    "momentum": 0.8}
+    for mode in ("train", "test"):
+        naive_param["mode"] = fast_param["mode"] = mode
+        out_naive, cache_naive = spatial_batchnorm_forward(x, gamma, beta, naive_param)
+        out, cache = fast_layers.spatial_batchnorm_forward_fast(x, gamma, beta, fast_param)
+        assert out.dtype == dtype and out.shape == shape
+        np.testing.assert_allclose(out, out_naive, rtol=tol, atol=tol)
+        for key in ("running_mean", "running_var"):
+            np.testing.assert_allclose(fast_param[key], naive_param[key], rtol=tol, atol=tol)
+        dout = rng.standard_normal(shape).astype(dtype)
+        for name, got, want in zip(("dx", "dgamma", "dbeta"),
+                                   fast_layers.spatial_batchnorm_backward_fast(dout, cache),
+                                   spatial_batchnorm_backward(dout, cache_naive)):
+            assert got.dtype == dtype and got.shape == want.shape, name
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10, err_msg=name)
+
+
+def test_spatial_batchnorm_fast_numerical_gradients(rng):
+    x = rng.standard_normal((3, 2, 4, 5)) * 2 + 0.5
+    gamma, beta = rng.standard_normal(2), rng.standard_normal(2)
+    dout = rng.standard_normal(x.shape)
+
+    def forward(x_, gamma_, beta_):
+        return fast_layers.spatial_batchnorm_forward_fast(x_, gamma_, beta_, {"mode": "train"})[0]
+
+    _, cache = fast_layers.spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "train"})
+    dx, dgamma, dbeta = fast_layers.spatial_batchnorm_backward_fast(dout, cache)
+    assert rel_error(dx, eval_numerical_gradient_array(
+        lambda v: forward(v, gamma, beta), x, dout)) < 1e-7
+    assert rel_error(dgamma, eval_numerical_gradient_array(
+        lambda v: forward(x, v, beta), gamma, dout)) < 1e-7
+    assert rel_error(dbeta, eval_numerical_gradient_array(
+        lambda v: forward(x, gamma, v), beta, dout)) < 1e-7
+
+
+def test_spatial_batchnorm_fast_checks(rng):
+    x = rng.standard_normal((2, 3, 4, 4))
+    with pytest.raises(ValueError, match="bn_param is missing 'mode'"):
+        fast_layers.spatial_batchnorm_forward_fast(x, np.ones(3), np.zeros(3), {})
+    with pytest.raises(ValueError, match="must be 'train' or 'test', got 'eval'"):
+        fast_layers.spatial_batchnorm_forward_fast(x, np.ones(3), np.zeros(3), {"mode": "eval"})
+    with pytest.raises(ValueError, match=r"gamma must have shape \(3,\)"):
+        fast_layers.spatial_batchnorm_forward_fast(x, np.ones(4), np.zeros(3), {"mode": "train"})
