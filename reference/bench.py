@@ -92,6 +92,13 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
+def _load_average():
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def machine_info(torch=None, threads=None):
     """Where and when the numbers were taken."""
     info = {
@@ -107,6 +114,7 @@ def machine_info(torch=None, threads=None):
         "kernels": fast_layers.KERNELS,
         "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                          if k in os.environ},
+        "load_average": _load_average(),
     }
     return info
 
@@ -118,10 +126,11 @@ def _time_once(fn):
 
 
 def time_pair(cnnkit_fn, torch_fn, repeats):
-    """Median seconds of each function over ``repeats`` alternating runs (after a warm-up)."""
-    cnnkit_fn()
-    if torch_fn is not None:
-        torch_fn()
+    """Median seconds of each function over ``repeats`` alternating runs (after warm-ups)."""
+    for _ in range(2):
+        cnnkit_fn()
+        if torch_fn is not None:
+            torch_fn()
     ours, theirs = [], []
     for _ in range(repeats):
         ours.append(_time_once(cnnkit_fn))
@@ -330,6 +339,14 @@ def format_table(result):
              f"kernels: {m['kernels']}"]
     if result["note"]:
         lines.append(result["note"])
+    load = m.get("load_average")
+    if load and m["cores"] and load[0] > 0.5 * m["cores"]:
+        lines.append(f"warning: the machine was busy (load average {load[0]:.1f} on "
+                     f"{m['cores']} cores); compare the ratios, not the times, and "
+                     "re-run on a quiet machine for figures to quote.")
+    if m.get("openblas_env"):
+        lines.append(f"note: {', '.join(m['openblas_env'])} set; numpy's BLAS may run a "
+                     "slower kernel (unset it for this command alone).")
     width = max(len(c["name"]) for c in result["cases"] + result["naive"])
     lines.append(f"{'forward+backward, float32':<{width}}  {'cnnkit ms':>9}  {'torch ms':>9}"
                  f"  {'ratio':>6}  {'GFLOP/s cnnkit / torch / matmul':>31}")
