@@ -1,14 +1,20 @@
-"""Pipeline step "sandbox": run each test group of one student in a fresh sandbox.
+"""Pipeline step "sandbox": run the student's code on every hidden case, in sandboxes.
 
-For each group the parent makes a new folder holding only the student's
-``.py`` files (plus, for the accuracy group, the checkpoint and the held-out
-images, never their labels), the trusted ``harness.py``, ``job.json`` and the
-case inputs as ``.npz``, runs the harness with :func:`run_sandboxed`, and
-reads back each case's outputs with ``allow_pickle=False``. A case that kills
-the process (``os._exit``, a segfault, the memory limit) costs only that case:
-the remaining cases run again in a fresh sandbox, up to ``MAX_RESTARTS`` times.
-After a timeout the rest of the group is not run (its time is used up).
+The parent makes a fresh folder holding only the student's ``.py`` files, the
+trusted ``harness.py``, ``job.json`` and the case inputs as ``.npz``, runs the
+harness with :func:`run_sandboxed`, and reads back each case's outputs with
+``allow_pickle=False``. All function groups share one sandbox run (starting
+Python and numpy is most of the cost), each with its own time budget
+(``timeout``, kept by the harness; the sandbox's wall and CPU limits, the sum
+of the budgets, are the backstop). The accuracy group runs in a sandbox of its
+own, which also holds the checkpoint and the held-out images (never labels).
+
+A case that kills the process (``os._exit``, a segfault, the memory limit)
+costs only that case: the remaining cases run again in a fresh process, up to
+``MAX_RESTARTS`` times per group. After a timeout the rest of that group is
+not run (its time is used up); the other groups are.
 """
+import dataclasses
 import json
 import os
 import shutil
@@ -39,6 +45,7 @@ class CaseRun:
     message: str = ""
     outputs: dict | None = None
     tripwire: list = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -64,14 +71,19 @@ def copy_sources(folder, dest):
             shutil.copyfile(src, target)
 
 
-def stage(ctx, submission, group, cases, base):
-    """A fresh sandbox folder for ``group``: sources, harness, job and inputs."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"{group}-", dir=base))
+def case_name(case):
+    """File stem of a case's inputs and outputs, e.g. ``conv_forward_naive.003``."""
+    return f"{case.group}.{case.index:03d}"
+
+
+def stage(ctx, submission, cases, base):
+    """A fresh sandbox folder for ``cases``: sources, harness and inputs."""
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=base))
     copy_sources(submission.folder, workdir)
     shutil.copyfile(HARNESS, workdir / "harness.py")
     (workdir / "inputs").mkdir()
     for case in cases:
-        np.savez(workdir / "inputs" / f"case_{case.index:03d}.npz", **case.arrays)
+        np.savez(workdir / "inputs" / f"{case_name(case)}.npz", **case.arrays)
         if case.call["kind"] == "predict":
             found = find_checkpoint(submission.folder, ctx.assignment.checkpoint)
             for suffix in (".npz", ".json"):
@@ -81,8 +93,10 @@ def stage(ctx, submission, group, cases, base):
     return workdir
 
 
-def write_job(workdir, cases):
-    job = {"cases": [{"index": c.index, "call": c.call} for c in cases]}
+def write_job(workdir, cases, group_seconds):
+    job = {"group_seconds": group_seconds,
+           "cases": [{"name": case_name(c), "group": c.group, "index": c.index, "call": c.call}
+                     for c in cases]}
     (workdir / "job.json").write_text(json.dumps(job))
     shutil.rmtree(workdir / "outputs", ignore_errors=True)
 
@@ -102,24 +116,27 @@ def load_outputs(path):
     return arrays
 
 
-def read_case(outdir, index):
+def read_case(outdir, case):
     """The CaseRun of a finished case, or None when it never finished."""
-    stem = outdir / f"case_{index:03d}"
+    index = case.index
     try:
-        report = json.loads((outdir / f"case_{index:03d}.json").read_text()[:100_000])
+        report = json.loads((outdir / f"{case_name(case)}.json").read_text()[:100_000])
     except (OSError, ValueError):
         return None
-    if not isinstance(report, dict) or report.get("status") not in ("ok", "error"):
+    if not isinstance(report, dict) or report.get("status") not in ("ok", "error", "timeout"):
         return CaseRun(index, "error", "the harness report of this case is unreadable")
     tripwire = [str(t)[:200] for t in report.get("tripwire", [])][:20]
-    if report["status"] == "error":
-        return CaseRun(index, "error", str(report.get("error", ""))[:1000], None, tripwire)
+    seconds = report.get("seconds", 0.0)
+    seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
+    if report["status"] != "ok":
+        return CaseRun(index, report["status"], str(report.get("error", ""))[:1000], None,
+                       tripwire, seconds)
     try:
-        outputs = load_outputs(stem.with_suffix(".npz"))
+        outputs = load_outputs(outdir / f"{case_name(case)}.npz")
     except (OSError, ValueError, zipfile.BadZipFile) as err:
         return CaseRun(index, "error", f"your outputs could not be read as plain numeric "
                                        f"arrays ({err})", None, tripwire)
-    return CaseRun(index, "ok", "", outputs, tripwire)
+    return CaseRun(index, "ok", "", outputs, tripwire, seconds)
 
 
 def _why(result):
@@ -133,50 +150,53 @@ def _why(result):
             f"sys.exit, os._exit or a crash?)." + said)
 
 
-def run_group(ctx, submission, group, cases, base):
-    """Run ``cases`` of ``group`` in sandboxes; returns a :class:`GroupRun`."""
-    start = time.perf_counter()
-    run = GroupRun(group)
-    done = {}
+def run_cases(ctx, submission, cases, base):
+    """Run ``cases`` (of one or more groups) in sandboxes; ``{(group, index): CaseRun}``."""
+    done, crashes = {}, {}
     remaining = list(cases)
-    workdir = stage(ctx, submission, group, cases, base)
+    workdir = stage(ctx, submission, cases, base)
+    isolation = ""
     try:
-        for attempt in range(MAX_RESTARTS + 1):
-            write_job(workdir, remaining)
-            result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"],
-                                   ctx.limits)
-            run.isolation = result.isolation
+        while remaining:
+            n_groups = len({c.group for c in remaining})
+            write_job(workdir, remaining, ctx.limits.wall_seconds)
+            limits = dataclasses.replace(
+                ctx.limits, wall_seconds=min(7200, ctx.limits.wall_seconds * n_groups + 10),
+                cpu_seconds=min(3600, ctx.limits.cpu_seconds * n_groups + 10))
+            result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"], limits)
+            isolation = result.isolation
             outdir = workdir / "outputs"
             for case in remaining:
-                finished = read_case(outdir, case.index)
+                finished = read_case(outdir, case)
                 if finished is not None:
-                    done[case.index] = finished
-            unfinished = [c for c in remaining if c.index not in done]
-            started = [c for c in unfinished if (outdir / f"case_{c.index:03d}.started").exists()]
+                    done[case.group, case.index] = finished
+            unfinished = [c for c in remaining if (c.group, c.index) not in done]
             if not unfinished:
                 break
-            if started:
-                status = result.status if result.status in ("timeout", "oom") else "crashed"
-                done[started[0].index] = CaseRun(started[0].index, status, _why(result))
-            elif result.status == "ok":
+            started = [c for c in unfinished if (outdir / f"{case_name(c)}.started").exists()]
+            if not started and result.status == "ok":
                 for c in unfinished:
-                    done[c.index] = CaseRun(c.index, "error", "the harness skipped this case")
+                    done[c.group, c.index] = CaseRun(c.index, "error", "the harness skipped this case")
                 break
-            remaining = [c for c in unfinished if c.index not in done]
-            if result.status == "timeout" or attempt == MAX_RESTARTS or not started:
-                reason = ("not run: an earlier case used up the group's time limit"
-                          if result.status == "timeout" else
-                          "not run: the sandbox ended abnormally too many times. "
-                          + _why(result))
-                status = "timeout" if result.status == "timeout" else "crashed"
-                for c in remaining:
-                    done[c.index] = CaseRun(c.index, status, reason)
-                break
+            # the case that was running, or the first one if the process died before any
+            culprit = started[0] if started else unfinished[0]
+            status = result.status if result.status in ("timeout", "oom") else "crashed"
+            done[culprit.group, culprit.index] = CaseRun(culprit.index, status, _why(result))
+            crashes[culprit.group] = crashes.get(culprit.group, 0) + 1
+            for c in unfinished:
+                if c.group != culprit.group or (c.group, c.index) in done:
+                    continue
+                if status == "timeout":
+                    done[c.group, c.index] = CaseRun(
+                        c.index, "timeout", "not run: an earlier case used up the group's time limit")
+                elif crashes[c.group] > MAX_RESTARTS or not started:
+                    done[c.group, c.index] = CaseRun(
+                        c.index, "crashed", "not run: the sandbox ended abnormally too many "
+                        "times. " + _why(result))
+            remaining = [c for c in unfinished if (c.group, c.index) not in done]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    run.cases = [done[c.index] for c in cases]
-    run.seconds = time.perf_counter() - start
-    return run
+    return done, isolation
 
 
 def limits_for(timeout, memory_mb):
@@ -239,6 +259,7 @@ def run(ctx, work):
     base = tempfile.mkdtemp(prefix="cnnkit-grade-")
     os.chmod(base, 0o755)  # searchable by the sandbox user when bwrap is missing
     try:
+        batches = {"functions": [], "accuracy": []}
         for g in ctx.assignment.groups:
             cases = cases_for(ctx, g.name)
             problem = missing_inputs(ctx, work.submission, g.name, cases[0])
@@ -246,8 +267,17 @@ def run(ctx, work):
                 work.raw[g.name] = GroupRun(g.name, [CaseRun(c.index, "error", problem)
                                                      for c in cases])
                 continue
-            work.raw[g.name] = run_group(ctx, work.submission, g.name, cases, base)
-            work.isolation = work.raw[g.name].isolation or work.isolation
+            predict = cases[0].call["kind"] == "predict"
+            batches["accuracy" if predict else "functions"].append((g.name, cases))
+        for groups in batches.values():
+            if not groups:
+                continue
+            cases = [c for _, cs in groups for c in cs]
+            done, isolation = run_cases(ctx, work.submission, cases, base)
+            work.isolation = isolation or work.isolation
+            for name, cs in groups:
+                runs = [done[c.group, c.index] for c in cs]
+                work.raw[name] = GroupRun(name, runs, isolation, sum(r.seconds for r in runs))
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return work

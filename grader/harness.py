@@ -2,16 +2,19 @@
 
 It is copied into the sandbox folder and run as ``python harness.py``. It holds
 no expected values and no secret: it reads ``job.json`` (which functions to
-call, on which arrays) and ``inputs/case_<i>.npz``, calls the student's code
-one case at a time, and writes ``outputs/case_<i>.npz`` (plain float/int
-arrays) and ``outputs/case_<i>.json`` (status, error message, tripwire hits).
-Before each case it writes ``outputs/case_<i>.started``, so the grader knows
-which case was running if the process dies. Standard library and numpy only.
+call, on which arrays) and ``inputs/<name>.npz``, calls the student's code
+one case at a time, and writes ``outputs/<name>.npz`` (plain float/int
+arrays) and ``outputs/<name>.json`` (status, error message, tripwire hits).
+Before each case it writes ``outputs/<name>.started``, so the grader knows
+which case was running if the process dies. Each test group gets a time
+budget (``job["group_seconds"]``, a SIGALRM timer); the sandbox's own limits
+stay the backstop. Standard library and numpy only.
 """
 import copy
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -208,6 +211,41 @@ def write_json(path, data):
     os.replace(path + ".tmp", path)
 
 
+class GroupTimeout(BaseException):
+    """Raised by the group timer; a BaseException so ``except Exception`` does not stop it."""
+
+
+def _alarm(signum, frame):
+    raise GroupTimeout()
+
+
+def run_case(case, outdir):
+    """Run one case; write its outputs and report. Returns the report's status."""
+    stem = os.path.join(outdir, case["name"])
+    with open(stem + ".started", "w") as f:
+        f.write("started")
+    with np.load(os.path.join(HERE, "inputs", case["name"] + ".npz"), allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    call = case["call"]
+    TRIPWIRE["hits"] = []
+    start = time.perf_counter()
+    report = {"status": "ok", "error": ""}
+    try:
+        outputs = RUNNERS[call["kind"]](call, arrays)
+        np.savez(stem + ".npz", **outputs)
+    except GroupTimeout:
+        report = {"status": "timeout", "error": "timed out (an infinite loop, or far too slow?)"}
+    except SystemExit as err:
+        report = {"status": "error", "error": f"your code called sys.exit({err.code!r})"}
+    except Exception as err:  # every student error is reported, never fatal
+        report = {"status": "error", "error": student_error(err)}
+    TRIPWIRE["active"] = False
+    report["tripwire"] = sorted(set(TRIPWIRE["hits"]))
+    report["seconds"] = time.perf_counter() - start
+    write_json(stem + ".json", report)
+    return report["status"]
+
+
 def main():
     # the release's fast layers warn when their compiled kernels are missing: not the student's concern
     warnings.filterwarnings("ignore", message=".*compiled kernels.*")
@@ -219,29 +257,23 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     if any(c["call"].get("tripwire") for c in job["cases"]):
         arm_tripwire()
+    signal.signal(signal.SIGALRM, _alarm)
+    group, timed_out = None, None
     for case in job["cases"]:
-        stem = os.path.join(outdir, f"case_{case['index']:03d}")
-        with open(stem + ".started", "w") as f:
-            f.write("started")
-        with np.load(os.path.join(HERE, "inputs", f"case_{case['index']:03d}.npz"),
-                     allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        call = case["call"]
-        TRIPWIRE["hits"] = []
-        start = time.perf_counter()
-        report = {"status": "ok", "error": ""}
+        if case["group"] != group:  # each group gets its own time budget
+            group = case["group"]
+            signal.setitimer(signal.ITIMER_REAL, job["group_seconds"])
+        if case["group"] == timed_out:
+            write_json(os.path.join(outdir, case["name"] + ".json"), {
+                "status": "timeout", "tripwire": [],
+                "error": "not run: an earlier case used up the group's time limit"})
+            continue
         try:
-            outputs = RUNNERS[call["kind"]](call, arrays)
-            np.savez(stem + ".npz", **outputs)
-        except SystemExit as err:
-            TRIPWIRE["active"] = False
-            report = {"status": "error", "error": f"your code called sys.exit({err.code!r})"}
-        except Exception as err:  # every student error is reported, never fatal
-            TRIPWIRE["active"] = False
-            report = {"status": "error", "error": student_error(err)}
-        report["tripwire"] = sorted(set(TRIPWIRE["hits"]))
-        report["seconds"] = time.perf_counter() - start
-        write_json(stem + ".json", report)
+            if run_case(case, outdir) == "timeout":
+                timed_out = group
+        except GroupTimeout:  # the timer went off between two cases
+            timed_out = group
+    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 if __name__ == "__main__":
