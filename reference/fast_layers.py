@@ -60,38 +60,52 @@ _POOL = {}
 
 
 def _blas_controller():
-    """``(controller, threads)`` for numpy's BLAS, or ``(None, 1)`` without threadpoolctl."""
+    """``(controller, threads)`` for numpy's BLAS now, or ``(None, 1)`` without threadpoolctl."""
     if "controller" not in _POOL:
-        controller, threads = None, 1
         try:
             from threadpoolctl import ThreadpoolController
-            controller = ThreadpoolController().select(user_api="blas")
-            threads = max([info["num_threads"] for info in controller.info()] or [1])
-        except Exception:       # noqa: BLE001 - optional; any failure means "serial"
-            controller, threads = None, 1
-        _POOL["controller"] = (controller, min(threads, os.cpu_count() or 1))
-    return _POOL["controller"]
+            _POOL["controller"] = ThreadpoolController().select(user_api="blas")
+        except Exception:       # noqa: BLE001 - optional: any failure means "serial"
+            _POOL["controller"] = None
+    controller = _POOL["controller"]
+    if controller is None:
+        return None, 1
+    try:
+        threads = max([info["num_threads"] for info in controller.info()] or [1])
+    except Exception:           # noqa: BLE001
+        return None, 1
+    return controller, min(threads, os.cpu_count() or 1)
 
 
 def _map_workers(work, N, step):
     """Split images ``0..N`` among workers; return ``[work(start, stop, step), ...]``.
 
-    Each call walks a contiguous range of images in chunks of ``step``. With
-    several workers, BLAS is limited to one thread while they run; if another
-    thread is already using the workers, this call runs serially.
+    Each call walks a contiguous range of images in chunks of ``step`` and
+    writes only its own images, so running it again is harmless. With several
+    workers, BLAS is limited to one thread while they run. If another thread
+    is already using the workers, or no thread can be started (a sandbox's
+    process limit), this call runs serially.
     """
     controller, threads = _blas_controller()
     workers = min(threads, -(-N // step))
     if workers > 1 and controller is not None and _POOL_LOCK.acquire(blocking=False):
         try:
             if "executor" not in _POOL:
-                _POOL["executor"] = ThreadPoolExecutor(max_workers=threads,
+                _POOL["executor"] = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                                                        thread_name_prefix="cnnkit-conv")
             bounds = [N * k // workers for k in range(workers + 1)]
+            futures = []
             with controller.limit(limits=1):
-                futures = [_POOL["executor"].submit(work, bounds[k], bounds[k + 1], step)
-                           for k in range(workers)]
-                return [f.result() for f in futures]
+                try:
+                    for k in range(workers):
+                        futures.append(_POOL["executor"].submit(work, bounds[k],
+                                                                bounds[k + 1], step))
+                except RuntimeError:            # "can't start new thread": go serial
+                    for started in futures:
+                        started.result()
+                    futures = None
+                if futures is not None:
+                    return [f.result() for f in futures]
         finally:
             _POOL_LOCK.release()
     return [work(0, N, step)]
