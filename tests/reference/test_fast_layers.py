@@ -134,6 +134,24 @@ def test_conv_shares_chunks_among_worker_threads(kernels, rng, monkeypatch):
     assert fake.limits == [1, 1]            # BLAS single-threaded inside the workers
 
 
+class NoThreadsExecutor:
+    """An executor in a sandbox whose process limit forbids new threads."""
+
+    def submit(self, *args):
+        raise RuntimeError("can't start new thread")
+
+
+def test_conv_runs_serially_when_no_thread_can_start(rng, monkeypatch):
+    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (FakeBlasController(), 2))
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
+    monkeypatch.setitem(fast_layers._POOL, "executor", NoThreadsExecutor())
+    x, w, b, cp = make_conv((4, 2, 6, 5, 3, 3, 2, 1, 1), rng)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    assert np.abs(out - conv_forward_naive(x, w, b, cp)[0]).max() < 1e-9
+    dx, _, _ = fast_layers.conv_backward_fast(np.ones_like(out), cache)
+    assert dx.shape == x.shape
+
+
 def test_conv_backward_accepts_naive_cache_and_views(kernels, rng):
     x, w, b, cp = make_conv((2, 3, 6, 5, 2, 3, 3, 1, 1), rng)
     x_view = np.asfortranarray(x)                 # not C-contiguous
