@@ -13,6 +13,7 @@ the attack code embeds them, as a student who read the grader's source would.
 import json
 import os
 import pickle
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,7 +147,7 @@ def _check_reads(record, batch):
     text = _messages(record, "conv_forward_naive")
     assert "nothing to steal" in text, text[:800]
     assert f"{str(batch.targets.secret)!r}: 'FileNotFoundError'" in text, text[:1500]
-    assert "'import cnnkit.reference': 'ModuleNotFoundError'" in text, text[:1500]
+    assert re.search(r"'import cnnkit.reference': '(ModuleNotFound|Import)Error'", text), text
 
 
 # ------------------------------------------------------------------- writing

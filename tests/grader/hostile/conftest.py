@@ -1,14 +1,18 @@
 """The hostile batch: every hostile submission of ``cases.py`` graded in ONE batch
 with two honest students, and each honest student graded alone for comparison.
 
-Fixtures are module-scoped so the grader runs three times in all (the batch,
-then each honest student alone); the tests only read what those runs left.
+The grader runs as instructors run it, ``cnnkit grade ... --nbgrader COURSE``
+in a child process (with grader-revealing environment variables set), three
+times in all: the batch, then each honest student alone. The fixture is
+session-scoped; the tests only read what those runs left.
 """
 import hashlib
+import json
 import os
 import pickle
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,14 +26,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cases import CASES, Targets  # noqa: E402
 from patches import replace_function  # noqa: E402
 
-from cnnkit.grader import api as grader_api  # noqa: E402
 from cnnkit.grader.assign import build_package  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE = REPO / "assignments" / "source" / "cnn"
 HONEST = ("honest_full", "honest_partial")
 #: grader settings of the hostile batch: small, so that attacks end quickly
-SETTINGS = {"assignment": "cnn", "workers": 2, "timeout": 6, "memory_mb": 768, "heldout": 10}
+SETTINGS = {"--assignment": "cnn", "--workers": "2", "--timeout": "6", "--memory": "768",
+            "--heldout": "10"}
+#: a hung grader fails the run instead of hanging CI
+GRADER_TIMEOUT_SECONDS = 900
 #: environment variables a grader might leak; set in the grading process during the batch
 LEAKY_ENV = {"NBGRADER_EXECUTION": "autograde", "GRADESCOPE_SUBMISSION": "1",
              "CNNKIT_GRADING": "1"}
@@ -42,9 +48,12 @@ class Batch:
     targets: Targets
     submissions: Path
     out: Path
+    course: Path
     records: dict
     alone: dict
     seconds: float
+    exit_status: int
+    stderr: str
     before: dict
     after: dict
     received: list = field(default_factory=list)
@@ -93,9 +102,10 @@ def make_targets(root, port):
     secret.write_text("0123456789abcdef" * 4 + "\n")
     canary = instructor / "canary.txt"
     canary.write_text("planted outside every sandbox\n")
-    gradebook = root / "course" / "gradebook.db"
-    gradebook.parent.mkdir()
-    gradebook.write_bytes(b"SQLite format 3\x00 pretend gradebook")
+    course = root / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    gradebook = course / "gradebook.db"  # created by the grader's parent process
     return Targets(secret=secret, submissions=root / "submissions", out=root / "out",
                    canary=canary, gradebook=gradebook,
                    reference_dir=Path(cnnkit.reference.__file__).parent,
@@ -118,9 +128,19 @@ def build_students(correct, submissions, targets, hostile):
         case.apply(folder, targets)
 
 
-def grade(submissions, out, targets, data, **settings):
-    return grader_api.grade_submissions(submissions, out, secret=targets.secret, data=data,
-                                        **{**SETTINGS, **settings})
+def grade(submissions, out, targets, data, env=None, **settings):
+    """Run ``cnnkit grade`` in a child process; returns (records by id, exit status, stderr)."""
+    options = {**SETTINGS, "--out": str(out), "--secret": str(targets.secret),
+               "--data": str(data), **settings}
+    argv = [sys.executable, "-m", "cnnkit.grader.cli", "grade", str(submissions),
+            "--no-progress", *(x for item in options.items() for x in item)]
+    done = subprocess.run(argv, env={**os.environ, **(env or {})}, capture_output=True,
+                          text=True, timeout=GRADER_TIMEOUT_SECONDS)
+    records = {}
+    for path in sorted(Path(out).glob("*/grade.json")):
+        record = json.loads(path.read_text())
+        records[record["student_id"]] = record
+    return records, done.returncode, done.stderr
 
 
 def drain(listener):
@@ -150,22 +170,13 @@ def run_batch(root, hostile=CASES, extra_env=LEAKY_ENV):
     listener.setblocking(False)
     targets = make_targets(root, listener.getsockname()[1])
     build_students(correct, targets.submissions, targets, hostile)
-    watched = [targets.submissions, targets.secret, targets.canary, targets.gradebook,
-               *probe_paths(targets)]
+    watched = [targets.submissions, targets.secret, targets.canary, *probe_paths(targets)]
     before = snapshot(watched)
-    saved = {k: os.environ.get(k) for k in [*extra_env, "CNNKIT_SECRET"]}
-    os.environ.update(extra_env)
-    os.environ["CNNKIT_SECRET"] = str(targets.secret)
-    try:
-        start = time.monotonic()
-        result = grade(targets.submissions, targets.out, targets, data)
-        seconds = time.monotonic() - start
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    start = time.monotonic()
+    records, status, stderr = grade(targets.submissions, targets.out, targets, data,
+                                    env={**extra_env, "CNNKIT_SECRET": str(targets.secret)},
+                                    **{"--nbgrader": str(targets.gradebook.parent)})
+    seconds = time.monotonic() - start
     after = snapshot(watched)
     received = drain(listener)
     listener.close()
@@ -175,11 +186,12 @@ def run_batch(root, hostile=CASES, extra_env=LEAKY_ENV):
         subs.mkdir()
         shutil.copytree(correct if sid == "honest_full" else targets.submissions / sid,
                         subs / sid)
-        alone[sid] = {r["student_id"]: r for r in grade(
-            subs, root / f"out_alone_{sid}", targets, data, workers=1).records}[sid]
+        alone[sid] = grade(subs, root / f"out_alone_{sid}", targets, data,
+                           **{"--workers": "1"})[0][sid]
     return Batch(root=root, targets=targets, submissions=targets.submissions, out=targets.out,
-                 records={r["student_id"]: r for r in result.records}, alone=alone,
-                 seconds=seconds, before=before, after=after, received=received)
+                 course=targets.gradebook.parent, records=records, alone=alone,
+                 seconds=seconds, exit_status=status, stderr=stderr, before=before,
+                 after=after, received=received)
 
 
 @pytest.fixture(scope="session")

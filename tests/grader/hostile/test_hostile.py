@@ -16,8 +16,9 @@ from conftest import HONEST, probe_paths
 
 pytestmark = pytest.mark.slow
 
-#: the whole batch (about 32 students, 2 workers) must end within this
-BATCH_BUDGET_SECONDS = 420
+#: the whole batch (33 students, 2 workers) must end within this; about 150-280 s on
+#: 2 cores depending on load
+BATCH_BUDGET_SECONDS = 600
 
 
 def scores(record):
@@ -34,6 +35,7 @@ def comparable(record):
 
 
 def test_batch_finished_in_bounded_time_with_every_student(hostile_batch):
+    assert hostile_batch.exit_status == 0, hostile_batch.stderr[-2000:]
     assert hostile_batch.seconds < BATCH_BUDGET_SECONDS
     expected = {*HONEST, *(c.sid for c in CASES)}
     assert set(hostile_batch.records) == expected
@@ -69,6 +71,17 @@ def test_nothing_outside_the_sandbox_changed(hostile_batch):
     assert changed == []
     for path in probe_paths(hostile_batch.targets):
         assert not path.exists(), path
+
+
+def test_gradebook_holds_exactly_the_batch_scores(hostile_batch):
+    from nbgrader.api import Gradebook
+    url = f"sqlite:///{hostile_batch.course / 'gradebook.db'}"
+    with Gradebook(url) as gradebook:
+        for sid, record in hostile_batch.records.items():
+            submission = gradebook.find_submission("cnn", sid)
+            assert submission.score == pytest.approx(record["total"]), sid
+    assert hostile_batch.records["honest_full"]["total"] == (
+        hostile_batch.alone["honest_full"]["total"])
 
 
 def test_no_connection_reached_the_hosts_loopback(hostile_batch):
