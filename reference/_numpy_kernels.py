@@ -87,19 +87,23 @@ def maxpool_forward(x, out, argmax, HP, WP, stride):
     """
     N, C, H, W = x.shape
     H_out, W_out = out.shape[2:]
+    has_nan = bool(np.isnan(x).any())
     offset = np.zeros(out.shape, dtype=np.int32)
     out[...] = _window_view(x, 0, 0, stride, H_out, W_out)
-    out_is_nan = np.isnan(out)
+    out_is_nan = np.isnan(out) if has_nan else None
+    better = np.empty(out.shape, dtype=bool)
     for a in range(HP):
         for b in range(WP):
             if a == 0 and b == 0:
                 continue
             v = _window_view(x, a, b, stride, H_out, W_out)
-            v_is_nan = np.isnan(v)
-            better = (v > out) | (v_is_nan & ~out_is_nan)
+            np.greater(v, out, out=better)
+            if has_nan:
+                v_is_nan = np.isnan(v)
+                better |= v_is_nan & ~out_is_nan
+                out_is_nan |= v_is_nan
             np.copyto(out, v, where=better)
-            offset[better] = a * WP + b
-            out_is_nan |= v_is_nan
+            np.copyto(offset, a * WP + b, where=better)
     rows = np.arange(H_out, dtype=np.int32)[:, None] * stride + offset // WP
     cols = np.arange(W_out, dtype=np.int32)[None, :] * stride + offset % WP
     argmax[...] = rows * W + cols
@@ -111,7 +115,7 @@ def maxpool_backward(dout, argmax, dx):
     if argmax.size and (argmax.min() < 0 or argmax.max() >= H * W):
         raise ValueError("maxpool_backward: argmax holds positions outside the "
                          "input plane; pass the cache from max_pool_forward_fast")
-    plane = np.arange(N * C, dtype=np.int64).reshape(N, C, 1, 1) * (H * W)
-    flat = np.bincount((plane + argmax).ravel(), weights=dout.ravel(),
-                       minlength=N * C * H * W)
+    plane = np.arange(N * C, dtype=np.intp).reshape(N, C, 1, 1) * (H * W)
+    flat = np.zeros(N * C * H * W, dtype=dx.dtype)
+    np.add.at(flat, (plane + argmax).ravel(), dout.ravel())
     dx[...] = flat.reshape(N, C, H, W)

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import _numpy_kernels
 from .checks import check_array, check_keys, conv_geometry, pool_geometry
 
 #: bytes of im2col columns handled at once (about an L2 cache's worth)
@@ -47,7 +48,6 @@ def _load_kernels():
             "reinstall cnnkit with `pip install .` (or `pip install -e .` in a "
             "checkout), which needs a C compiler; Cython >= 3 is fetched by the build.",
             RuntimeWarning, stacklevel=2)
-        from . import _numpy_kernels
         return _numpy_kernels, "numpy"
     return kernels, "cython"
 
