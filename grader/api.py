@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import report
+from . import execute, expected, report
 from .collect import collect
 from .context import GradingContext
 from .errors import GraderUsageError
@@ -175,6 +175,20 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     return result
 
 
+def _warm_caches(ctx):
+    """Hidden cases and expected values of every group, computed once in this process."""
+    for g in ctx.assignment.groups:
+        for case in execute.cases_for(ctx, g.name):
+            expected.expected_for(ctx.assignment, ctx.secret.key, g.name, case.index)
+    return dict(execute._CASES), dict(expected._CACHE)
+
+
+def _install_caches(cases, values):
+    """Pool initializer: a worker starts with the parent's cases and expected values."""
+    execute._CASES.update(cases)
+    expected._CACHE.update(values)
+
+
 def _grade_all(ctx, todo, workers):
     """Yield each submission's record as it finishes (in a pool when ``workers > 1``)."""
     if workers == 1 or len(todo) <= 1:
@@ -182,7 +196,8 @@ def _grade_all(ctx, todo, workers):
             yield grade_one(ctx, sub)
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
-                               mp_context=multiprocessing.get_context("spawn"))
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_install_caches, initargs=_warm_caches(ctx))
     with pool:
         futures = [pool.submit(grade_one, ctx, sub) for sub in todo]
         for future in as_completed(futures):

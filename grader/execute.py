@@ -248,10 +248,17 @@ def missing_inputs(ctx, submission, group, case):
     return ""
 
 
+_CASES = {}
+
+
 def cases_for(ctx, group):
-    """The hidden cases of ``group`` for this course's secret."""
-    g = ctx.assignment.group(group)
-    return [ctx.assignment.make_case(ctx.secret.key, group, i) for i in range(g.n_cases)]
+    """The hidden cases of ``group`` for this course's secret (cached per process)."""
+    key = (ctx.assignment.name, ctx.secret.key, group)
+    if key not in _CASES:
+        g = ctx.assignment.group(group)
+        _CASES[key] = [ctx.assignment.make_case(ctx.secret.key, group, i)
+                       for i in range(g.n_cases)]
+    return _CASES[key]
 
 
 def run(ctx, work):

@@ -6,8 +6,6 @@ gradients of the reference forward (:func:`numerical_gradients`). Hidden cases
 are the same for every student, so :func:`expected_for` caches them per process.
 """
 import copy
-from functools import lru_cache
-
 import numpy as np
 
 from cnnkit.reference import cnn, conv_layer_utils, conv_layers
@@ -123,7 +121,16 @@ def compute_expected(case):
     return {}
 
 
-@lru_cache(maxsize=None)
+_CACHE = {}
+
+
 def expected_for(assignment, secret_key, group, index):
-    """Cached :func:`compute_expected` of case ``index`` of ``group``."""
-    return compute_expected(assignment.make_case(secret_key, group, index))
+    """:func:`compute_expected` of case ``index`` of ``group``, cached per process.
+
+    Keyed by the assignment's name (not the object: each student's context
+    reaches a worker process as a new copy).
+    """
+    key = (assignment.name, secret_key, group, index)
+    if key not in _CACHE:
+        _CACHE[key] = compute_expected(assignment.make_case(secret_key, group, index))
+    return _CACHE[key]
