@@ -141,13 +141,15 @@ class ConvStepper(Stepper):
 
     def _render(self, state):
         cf = state.frames
-        if state.mode == "backward":
-            htmls = [views.conv_backward(cf, fr, state.digits, self._event) for fr in cf.frames]
+        backward, digits, event = state.mode == "backward", state.digits, self._event
+        board = views.conv_board(cf, digits, state.check, backward, event)
+        if backward:
+            htmls = [views.conv_backward(self.scope, cf, fr, digits) for fr in cf.frames]
         else:
-            htmls = [views.conv_forward(cf, fr, state.digits, state.check, self._event)
+            htmls = [views.conv_forward(self.scope, cf, fr, digits, state.check)
                      for fr in cf.frames]
         summary = (f"x {cf.x.shape}, w {cf.w.shape}, b {cf.b.shape}, stride {cf.stride}, "
                    f"pad {cf.pad} &rarr; out {cf.out.shape}: {len(cf.frames)} steps")
         title = "Convolution, backward pass" if state.mode == "backward" else "Convolution"
         first = (state.check.step or 0) if state.check is not None else 0
-        return render.header(title, summary, state.check), htmls, first
+        return render.header(title, summary, state.check), board, htmls, first

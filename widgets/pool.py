@@ -111,10 +111,12 @@ class PoolStepper(Stepper):
 
     def _render(self, state):
         pf = state.frames
-        if state.mode == "backward":
-            htmls = [views.pool_backward(pf, fr, state.digits, self._event) for fr in pf.frames]
+        backward, digits, event = state.mode == "backward", state.digits, self._event
+        board = views.pool_board(pf, digits, state.check, backward, event)
+        if backward:
+            htmls = [views.pool_backward(self.scope, pf, fr, digits) for fr in pf.frames]
         else:
-            htmls = [views.pool_forward(pf, fr, state.digits, state.check, self._event)
+            htmls = [views.pool_forward(self.scope, pf, fr, digits, state.check)
                      for fr in pf.frames]
         ties = sum(len(fr.ties) > 1 for fr in pf.frames)
         summary = (f"x {pf.x.shape}, pool {pf.pool_height}x{pf.pool_width}, stride "
@@ -124,4 +126,4 @@ class PoolStepper(Stepper):
                       else ""))
         title = "Max pooling, backward pass" if state.mode == "backward" else "Max pooling"
         first = (state.check.step or 0) if state.check is not None else 0
-        return render.header(title, summary, state.check), htmls, first
+        return render.header(title, summary, state.check), board, htmls, first

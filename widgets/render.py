@@ -1,10 +1,15 @@
 """HTML building blocks: number grids with a colour scale, one stylesheet.
 
 Everything is a plain HTML string with CSS classes and inline background
-colours, so a frame switches instantly in the browser and renders the same
-in a live kernel and in an exported page. Cells that carry ``data-go="k"``
-(output cells) or ``data-delta="d"`` (previous/next buttons) move the stepper
-through :data:`JUMP_JS`, which runs in the browser and needs no kernel.
+colours, so it renders the same in a live kernel and in an exported page.
+The grids that stay the same through every step are drawn once (the
+*board*); each cell carries a class such as ``x0-2-3`` (grid tag, row,
+column). A step's frame is then only a small ``<style>`` block, scoped to one
+stepper, that outlines or blanks cells by those classes (:func:`rules`), plus
+its text, so switching frames restyles the board instead of rebuilding it.
+Cells that carry ``data-go="k"`` (output cells) or ``data-delta="d"``
+(previous/next buttons) move the stepper through :data:`JUMP_JS`, which runs
+in the browser and needs no kernel.
 """
 import html
 
@@ -13,17 +18,15 @@ import numpy as np
 from .frames import fmt
 
 CSS = """<style>
-.cnk-frame,.cnk-head{font:12px/1.35 sans-serif;color:#111}
+.cnk-frame,.cnk-head,.cnk-board{font:12px/1.35 sans-serif;color:#111}
 .cnk-row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;margin:4px 0}
 .cnk-title{font-weight:600;margin:0 0 2px 0;font-size:11px}
 .cnk-grid{border-collapse:collapse}
 .cnk-grid td{min-width:2.6em;height:1.45em;padding:0 2px;text-align:center;
  font:11px monospace;border:1px solid #d4d4d4;color:#111}
 .cnk-grid td.cnk-pad{color:#888;font-style:italic}
-.cnk-grid td.cnk-blank{color:transparent;background:#f3f3f3}
 .cnk-grid td.cnk-hl{box-shadow:inset 0 0 0 2px #f08c00}
 .cnk-grid td.cnk-cur{box-shadow:inset 0 0 0 3px #2b8a3e;font-weight:bold}
-.cnk-grid td.cnk-tie{text-decoration:underline wavy #c92a2a}
 .cnk-grid td.cnk-wrong{color:#c92a2a;font-weight:bold;outline:2px dashed #c92a2a;
  outline-offset:-3px}
 .cnk-grid td[data-go]{cursor:pointer}
@@ -57,16 +60,53 @@ def colour(value, scale):
     return "#%02x%02x%02x" % tuple(rgb)
 
 
-def grid(values, title, marks=None, go=None, blank=None, pad=0, digits=2, scale=None):
+# What a step can do to a board cell; later entries win over earlier ones.
+MARKS = {
+    "hl": "box-shadow:inset 0 0 0 2px #f08c00",                        # read
+    "tie": "text-decoration:underline wavy #c92a2a",                    # tied maximum
+    "cur": "box-shadow:inset 0 0 0 3px #2b8a3e;font-weight:bold",       # written
+    "blank": "color:transparent!important;background:#f3f3f3!important",  # not yet
+    "hide": "display:none",                                             # not in use
+}
+
+
+def rules(scope, marked):
+    """A ``<style>`` block applying :data:`MARKS` to board cells of one stepper.
+
+    Parameters
+    ----------
+    scope : CSS class of the stepper's root, so two steppers never mix.
+    marked : dict mapping a mark (a key of :data:`MARKS`) to a list of
+        selectors inside the board, e.g. ``[".x0-1-2", ".cnk-f1 td"]``.
+    """
+    out = []
+    for mark, style in MARKS.items():
+        selectors = marked.get(mark)
+        if selectors:
+            # One plain selector per cell (not :is()), so the browser indexes
+            # the rule by the cell's class and restyles only those cells.
+            joined = ",".join(f".{scope} {s}" for s in selectors)
+            out.append(f"/*{mark}*/{joined}{{{style}}}")
+    return "<style>" + "\n".join(out) + "</style>"
+
+
+def cells(tag, rows, cols):
+    """Selectors of the cells ``rows x cols`` (``(start, stop)`` pairs) of grid ``tag``."""
+    return [f".{tag}-{r}-{s}" for r in range(*rows) for s in range(*cols)]
+
+
+def grid(values, title, tag=None, marks=None, go=None, pad=0, digits=2, scale=None):
     """One 2-D array as a titled HTML table.
 
     Parameters
     ----------
     values : (R, S) array.
     title : text above the table (escaped).
-    marks : dict mapping ``(r, s)`` to a CSS class (``"cnk-hl"``, ...).
+    tag : if given, cell ``(r, s)`` gets the class ``f"{tag}-{r}-{s}"`` so a
+        frame's :func:`rules` can mark it.
+    marks : dict mapping ``(r, s)`` to CSS classes drawn with the table
+        (``"cnk-hl"``, ``"cnk-cur"``, ``"cnk-wrong"``).
     go : (R, S) int array; each cell gets ``data-go`` so a click jumps there.
-    blank : (R, S) bool array of cells shown empty (not computed yet).
     pad : width of the zero border drawn as padding.
     scale : colour scale; defaults to the largest magnitude in ``values``.
     """
@@ -79,18 +119,16 @@ def grid(values, title, marks=None, go=None, blank=None, pad=0, digits=2, scale=
     for r in range(R):
         cells = []
         for s in range(S):
-            cls = [marks[(r, s)]] if (r, s) in marks else []
+            cls = [f"{tag}-{r}-{s}"] if tag else []
+            if (r, s) in marks:
+                cls.append(marks[(r, s)])
             if pad and not (pad <= r < R - pad and pad <= s < S - pad):
                 cls.append("cnk-pad")
             attrs = ""
             if go is not None:
                 attrs = f' data-go="{int(go[r, s])}"'
-            if blank is not None and blank[r, s]:
-                cls.append("cnk-blank")
-                text, style = "", ""
-            else:
-                text = fmt(values[r, s], digits)
-                style = f' style="background:{colour(values[r, s], scale)}"'
+            text = fmt(values[r, s], digits)
+            style = f' style="background:{colour(values[r, s], scale)}"'
             cls_attr = f' class="{" ".join(cls)}"' if cls else ""
             cells.append(f"<td{cls_attr}{style}{attrs}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -103,16 +141,20 @@ def window_marks(rows, cols, cls="cnk-hl"):
     return {(r, s): cls for r in range(*rows) for s in range(*cols)}
 
 
-def row(*blocks):
+def row(*blocks, cls=""):
     """Blocks side by side, wrapping when the cell is narrow."""
-    return "<div class='cnk-row'>" + "".join(blocks) + "</div>"
+    return f"<div class='cnk-row {cls}'>" + "".join(blocks) + "</div>"
 
 
-def frame(step, cell, body, event="onclick"):
+def board(body, event="onclick"):
+    """Wrap the grids that every step shares; clicking a ``data-go`` cell jumps."""
+    return f"<div class='cnk-board' {event}=\"{JUMP_JS}\">{body}</div>"
+
+
+def frame(step, cell, body):
     """Wrap a frame's body; ``cell`` (a tuple) goes to ``data-cell`` for tests."""
     label = ",".join(str(v) for v in cell)
-    return (f"<div class='cnk-frame' data-step='{step}' data-cell='{label}' "
-            f"{event}=\"{JUMP_JS}\">{body}</div>")
+    return f"<div class='cnk-frame' data-step='{step}' data-cell='{label}'>{body}</div>"
 
 
 def text(equation, cls="cnk-sum"):

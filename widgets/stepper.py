@@ -1,6 +1,8 @@
 """The stepping widget shared by :class:`ConvStepper` and :class:`PoolStepper`.
 
-Every frame is precomputed as HTML and held in an ``ipywidgets.Stack``. The
+The grids every step shares are one ``HTML`` widget (the board); every step's
+frame is precomputed as a small HTML ``<style>`` plus text and held in an
+``ipywidgets.Stack``, so a step restyles the board instead of redrawing it. The
 Stack's ``selected_index``, an ``IntSlider``, a ``Play`` and a step box are
 joined with ``jslink``, so stepping happens in the browser: it is instant with
 a live kernel and still works in a page exported without one. The previous /
@@ -8,6 +10,7 @@ next buttons and clicking an output cell set the step box from the browser
 too. Editing the parameters recomputes the frames and so needs a kernel.
 """
 import html
+import uuid
 
 import ipywidgets as widgets
 import numpy as np
@@ -64,7 +67,8 @@ class Stepper(widgets.VBox):
 
     Subclasses implement ``_compute(params)`` returning ``(state, n_steps)``
     and raising ValueError/TypeError for impossible parameters,
-    ``_render(state)`` returning ``(header_html, frame_htmls, first_step)``
+    ``_render(state)`` returning ``(header_html, board_html, frame_htmls,
+    first_step)``
     (``state`` is kept as ``self._state`` once shown; ``_compute`` must not
     change ``self``, so a refused edit leaves everything as it was), and list
     their editable integer parameters in ``_EDITABLE`` as ``(name, label)``.
@@ -79,7 +83,9 @@ class Stepper(widgets.VBox):
         self.max_frames = max_frames
         self.error = ""
         self._params = dict(params)
+        self.scope = "cnk-" + uuid.uuid4().hex[:10]   # CSS class scoping frame styles
         self._header = widgets.HTML()
+        self._board = widgets.HTML()
         self._error = widgets.HTML()
         self._stack = widgets.Stack([], selected_index=None)
         self._play = widgets.Play(interval=interval, min=0, max=0, description="play")
@@ -95,12 +101,13 @@ class Stepper(widgets.VBox):
         self._slider.observe(self._sync_stack, "value")
         self._editors = self._make_editors() if editable else []
         controls = widgets.HBox([self._play, self._nav, self._box, self._slider])
-        children = [self._header, controls, self._stack]
+        children = [self._header, controls, self._board, self._stack]
         if self._editors:
             children += [widgets.HBox(self._editors,
                                       layout=widgets.Layout(flex_flow="row wrap")), self._error]
         super().__init__(children)
         self.add_class("cnk-stepper")
+        self.add_class(self.scope)
         self._state = None
         self._state = self._checked_compute(self._params)
         self._install(*self._render(self._state))
@@ -124,8 +131,13 @@ class Stepper(widgets.VBox):
 
     @property
     def frame_html(self):
-        """HTML of the frame shown now."""
+        """HTML of the frame shown now: its ``<style>`` for the board and its text."""
         return self._stack.children[self._stack.selected_index].value
+
+    @property
+    def board_html(self):
+        """HTML of the grids shared by every step."""
+        return self._board.value
 
     def next(self):
         """Go one step forward (stays on the last step)."""
@@ -139,9 +151,10 @@ class Stepper(widgets.VBox):
         if self._stack.selected_index != change["new"]:
             self._stack.selected_index = change["new"]
 
-    def _install(self, header, frames, first):
+    def _install(self, header, board, frames, first):
         old = self._stack.children
         self._header.value = render.CSS + header
+        self._board.value = board
         self._stack.children = [widgets.HTML(h) for h in frames]
         last = len(frames) - 1
         for control in (self._play, self._slider, self._box):

@@ -1,13 +1,16 @@
-"""One frame as HTML: what each step of each mode shows.
+"""What each mode shows: a board drawn once, and one small frame per step.
 
-Each function takes the frame set from :mod:`cnnkit.widgets.frames`, one
-frame and the number of digits, and returns a self-contained HTML string
-(the stylesheet is :data:`cnnkit.widgets.render.CSS`, added once per widget).
+``*_board`` functions return the grids that stay the same through every step
+(input, filters, outputs, upstream gradient, a student's output), each cell
+tagged for :func:`cnnkit.widgets.render.rules`. The frame functions return a
+step's ``<style>`` (which cells are read, written, tied, not computed yet)
+and its text, plus the grids whose numbers change every step (the gradients
+accumulated so far in backward mode). ``scope`` is the stepper's CSS class.
 """
 import numpy as np
 
 from .frames import fmt
-from .render import frame, grid, row, text, window_marks
+from .render import board, cells, frame, grid, row, rules, text, window_marks
 
 
 def _steps(shape):
@@ -15,72 +18,102 @@ def _steps(shape):
     return np.arange(int(np.prod(shape))).reshape(shape)
 
 
-def _outputs(out, step, current, name, digits, blank=True):
-    go = _steps(out.shape)
-    return [grid(out[k], f"{name}[{k}]",
-                 marks={current[1:]: "cnk-cur"} if k == current[0] else None, go=go[k],
-                 blank=(go[k] > step) if blank else None, digits=digits)
-            for k in range(out.shape[0])]
+def _later(shape, step, tag="o"):
+    """Selectors of the output cells computed after ``step``."""
+    return [f".{tag}{k}-{i}-{j}" for k, i, j in zip(*np.unravel_index(
+        np.arange(step + 1, int(np.prod(shape))), shape))]
 
 
-def _padded_inputs(cf, fr, digits):
-    title = "x[{}] padded" if cf.pad else "x[{}]"
-    return [grid(cf.xp[c], title.format(c), window_marks(fr.rows, fr.cols), pad=cf.pad,
-                 digits=digits) for c in range(cf.xp.shape[0])]
+def _maps(a, name, tag, digits, go=False):
+    """One grid per leading index of the (K, R, S) array ``a``."""
+    steps = _steps(a.shape) if go else None
+    return [grid(a[k], f"{name}[{k}]", f"{tag}{k}", go=None if steps is None else steps[k],
+                 digits=digits) for k in range(a.shape[0])]
 
 
-def _filters(w, f, digits, name="w"):
-    return [grid(w[f, c], f"{name}[{f},{c}]", window_marks((0, w.shape[2]), (0, w.shape[3])),
-                 digits=digits) for c in range(w.shape[1])]
+def _student(check, digits):
+    """The student's output with wrong cells marked, or nothing if it has none."""
+    if check is None or check.got is None:
+        return ""
+    steps = _steps(check.got.shape)
+    blocks = [grid(check.got[k], f"your out[{k}]", f"s{k}",
+                   {tuple(int(v) for v in p): "cnk-wrong" for p in np.argwhere(check.wrong[k])},
+                   go=steps[k], digits=digits, scale=float(np.abs(check.expected).max()))
+              for k in range(check.got.shape[0])]
+    return row(*blocks)
 
 
-def _student(check, step, cell, digits):
-    """Student grids and a verdict line for check mode."""
+def _verdict(check, cell, digits):
+    if check is None:
+        return ""
     if check.got is None:
-        return [], text(check.message, "cnk-note cnk-bad")
-    blocks = []
-    for k in range(check.got.shape[0]):
-        marks = {tuple(int(v) for v in p): "cnk-wrong" for p in np.argwhere(check.wrong[k])}
-        if k == cell[0]:
-            marks[cell[1:]] = marks.get(cell[1:], "") + " cnk-cur"
-        blocks.append(grid(check.got[k], f"your out[{k}]", marks, go=_steps(check.got.shape)[k],
-                           digits=digits, scale=float(np.abs(check.expected).max())))
-    got, want = check.got[cell], check.expected[cell]
+        return text(check.message, "cnk-note cnk-bad")
+    where = f"your out[0,{','.join(map(str, cell))}] = {fmt(check.got[cell], digits + 2)}"
     if check.wrong[cell]:
-        verdict = (f"<div class='cnk-note cnk-bad'>your out[0,{','.join(map(str, cell))}] = "
-                   f"{fmt(got, digits + 2)}, expected {fmt(want, digits + 2)} &#10007;</div>")
+        line = (f"<div class='cnk-note cnk-bad'>{where}, expected "
+                f"{fmt(check.expected[cell], digits + 2)} &#10007;</div>")
     else:
-        verdict = (f"<div class='cnk-note cnk-good'>your out[0,{','.join(map(str, cell))}] = "
-                   f"{fmt(got, digits + 2)} &#10003;</div>")
-    return blocks, verdict + text(check.message, "cnk-note")
+        line = f"<div class='cnk-note cnk-good'>{where} &#10003;</div>"
+    return line + text(check.message, "cnk-note")
 
 
-def conv_forward(cf, fr, digits=2, check=None, event="onclick"):
-    """Receptive field in every channel, the filter, the bias, the output cell, the sum."""
+# -- convolution ---------------------------------------------------------
+def _conv_inputs(cf, digits):
+    title = "x[{}] padded" if cf.pad else "x[{}]"
+    return row(*[grid(cf.xp[c], title.format(c), f"x{c}", pad=cf.pad, digits=digits)
+                 for c in range(cf.xp.shape[0])])
+
+
+def _conv_filters(cf, digits):
+    """One row per filter ``f`` (class ``cnk-f{f}``): its channels and its bias."""
+    w, b = cf.w, cf.b
+    return "".join(
+        row(*[grid(w[f, c], f"w[{f},{c}]", f"w{f}-{c}", digits=digits)
+              for c in range(w.shape[1])],
+            grid([[b[f]]], f"b[{f}]", f"b{f}", digits=digits), cls=f"cnk-f{f}")
+        for f in range(w.shape[0]))
+
+
+def _conv_marks(cf, fr):
+    C, F = cf.xp.shape[0], cf.w.shape[0]
+    return {"hl": [s for c in range(C) for s in cells(f"x{c}", fr.rows, fr.cols)]
+            + [f".cnk-f{fr.f} td"],
+            "hide": [f".cnk-f{g}" for g in range(F) if g != fr.f]}
+
+
+def conv_board(cf, digits=2, check=None, backward=False, event="onclick"):
+    """Padded input, filters and output (or upstream gradient) of a convolution."""
+    if backward:
+        body = row(*_maps(cf.dout, "dout", "d", digits, go=True))
+        return board(body + _conv_inputs(cf, digits) + _conv_filters(cf, digits), event)
+    body = (_conv_inputs(cf, digits) + _conv_filters(cf, digits)
+            + row(*_maps(cf.out, "out", "o", digits, go=True)) + _student(check, digits))
+    return board(body, event)
+
+
+def conv_forward(scope, cf, fr, digits=2, check=None):
+    """Receptive field in every channel, the filter and bias, the output cell, the sum."""
     cell = (fr.f, fr.i, fr.j)
-    filt = _filters(cf.w, fr.f, digits) + [
-        grid([[cf.b[fr.f]]], f"b[{fr.f}]", {(0, 0): "cnk-hl"}, digits=digits)]
-    outs = _outputs(cf.out, fr.step, cell, "out", digits)
-    body = row(*_padded_inputs(cf, fr, digits)) + row(*filt) + row(*outs)
-    body += text(f"out[{fr.f},{fr.i},{fr.j}] = {fr.equation(digits)}")
-    if check is not None:
-        blocks, verdict = _student(check, fr.step, cell, digits)
-        body += row(*blocks) + verdict
-    return frame(fr.step, cell, body, event)
+    marks = _conv_marks(cf, fr)
+    marks["cur"] = [f".o{fr.f}-{fr.i}-{fr.j}", f".s{fr.f}-{fr.i}-{fr.j}"]
+    marks["blank"] = _later(cf.out.shape, fr.step)
+    body = rules(scope, marks) + text(f"out[{fr.f},{fr.i},{fr.j}] = {fr.equation(digits)}")
+    return frame(fr.step, cell, body + _verdict(check, cell, digits))
 
 
-def conv_backward(cf, fr, digits=2, event="onclick"):
+def conv_backward(scope, cf, fr, digits=2):
     """One upstream gradient cell spreading into dx (window) and dw (filter f)."""
     cell = (fr.f, fr.i, fr.j)
     last = cf.frames[-1]
     (r0, r1), (c0, c1), g, p = fr.rows, fr.cols, fr.grad, cf.pad
-    douts = _outputs(cf.dout, fr.step, cell, "dout", digits, blank=False)
+    marks = _conv_marks(cf, fr)
+    marks["cur"] = [f".d{fr.f}-{fr.i}-{fr.j}"]
     dx_scale, dw_scale = float(np.abs(last.dx).max()), float(np.abs(last.dw).max())
     dx = [grid(fr.dx[c], f"dx[{c}] so far" + (" (padded)" if p else ""),
-               window_marks(fr.rows, fr.cols), pad=p, digits=digits, scale=dx_scale)
+               marks=window_marks(fr.rows, fr.cols), pad=p, digits=digits, scale=dx_scale)
           for c in range(fr.dx.shape[0])]
     dw = [grid(fr.dw[fr.f, c], f"dw[{fr.f},{c}] so far",
-               window_marks((0, cf.w.shape[2]), (0, cf.w.shape[3])), digits=digits,
+               marks=window_marks((0, cf.w.shape[2]), (0, cf.w.shape[3])), digits=digits,
                scale=dw_scale) for c in range(cf.w.shape[1])]
     db = float(cf.dout[fr.f].ravel()[:fr.i * cf.dout.shape[2] + fr.j + 1].sum())
     dx_name, x_name = ("dx_pad", "x_pad") if p else ("dx", "x")
@@ -94,15 +127,15 @@ def conv_backward(cf, fr, digits=2, event="onclick"):
         f"   e.g. {fmt(g, digits)}*{fmt(cf.xp[0, r0, c0], digits)} "
         f"= {fmt(g * cf.xp[0, r0, c0], digits)}",
         f"  db[{fr.f}] += {fmt(g, digits)}  ->  db[{fr.f}] = {fmt(db, digits)} so far"]
-    body = row(*douts) + row(*_padded_inputs(cf, fr, digits)) + row(*_filters(cf.w, fr.f, digits))
-    body += text("\n".join(lines)) + row(*dx) + row(*dw)
+    body = rules(scope, marks) + text("\n".join(lines)) + row(*dx) + row(*dw)
     if p:
         body += text(f"Indices are in padded coordinates (x_pad = x with {p} zeros around "
                      "it). Gradient that lands on the padding (grey) is dropped: dx is dx_pad "
                      f"with its {p}-cell border cut off.", "cnk-note")
-    return frame(fr.step, cell, body, event)
+    return frame(fr.step, cell, body)
 
 
+# -- max pooling ---------------------------------------------------------
 def _tie_note(fr, backward):
     if len(fr.ties) < 2:
         return ""
@@ -119,46 +152,53 @@ def _tie_note(fr, backward):
     return text(msg, "cnk-note cnk-bad")
 
 
-def _pool_inputs(pf, fr, digits, title="x[{}]", arrays=None, scale=None):
-    arrays = pf.x if arrays is None else arrays
-    blocks = []
-    for c in range(arrays.shape[0]):
-        marks = {}
-        if c == fr.c:
-            marks = window_marks(fr.rows, fr.cols)
-            marks.update({t: "cnk-hl cnk-tie" for t in fr.ties})
-            marks[fr.argmax] = "cnk-cur" + (" cnk-tie" if len(fr.ties) > 1 else "")
-        blocks.append(grid(arrays[c], title.format(c), marks, digits=digits, scale=scale))
-    return blocks
+def _pool_marks(fr, tag="x"):
+    """The window in channel c, its tied maxima and its arg-max."""
+    return {"hl": cells(f"{tag}{fr.c}", fr.rows, fr.cols),
+            "tie": [f".{tag}{fr.c}-{r}-{s}" for r, s in fr.ties] if len(fr.ties) > 1 else [],
+            "cur": [f".{tag}{fr.c}-{fr.argmax[0]}-{fr.argmax[1]}"]}
 
 
-def pool_forward(pf, fr, digits=2, check=None, event="onclick"):
+def pool_board(pf, digits=2, check=None, backward=False, event="onclick"):
+    """Input and output (or upstream gradient) of a max pooling."""
+    inputs = row(*_maps(pf.x, "x", "x", digits))
+    if backward:
+        return board(row(*_maps(pf.dout, "dout", "d", digits, go=True)) + inputs, event)
+    return board(inputs + row(*_maps(pf.out, "out", "o", digits, go=True))
+                 + _student(check, digits), event)
+
+
+def pool_forward(scope, pf, fr, digits=2, check=None):
     """The window in channel c, its maximum (ties marked) and the output cell."""
     cell = (fr.c, fr.i, fr.j)
-    outs = _outputs(pf.out, fr.step, cell, "out", digits)
-    body = row(*_pool_inputs(pf, fr, digits)) + row(*outs)
-    body += text(f"out[{fr.c},{fr.i},{fr.j}] = {fr.equation(digits)}") + _tie_note(fr, False)
-    if check is not None:
-        blocks, verdict = _student(check, fr.step, cell, digits)
-        body += row(*blocks) + verdict
-    return frame(fr.step, cell, body, event)
+    marks = _pool_marks(fr)
+    marks["cur"] += [f".o{fr.c}-{fr.i}-{fr.j}", f".s{fr.c}-{fr.i}-{fr.j}"]
+    marks["blank"] = _later(pf.out.shape, fr.step)
+    body = (rules(scope, marks) + text(f"out[{fr.c},{fr.i},{fr.j}] = {fr.equation(digits)}")
+            + _tie_note(fr, False))
+    return frame(fr.step, cell, body + _verdict(check, cell, digits))
 
 
-def pool_backward(pf, fr, digits=2, event="onclick"):
+def pool_backward(scope, pf, fr, digits=2):
     """The upstream gradient cell going to the window's arg-max only."""
     cell = (fr.c, fr.i, fr.j)
-    douts = _outputs(pf.dout, fr.step, cell, "dout", digits, blank=False)
+    marks = _pool_marks(fr)
+    marks["cur"] += [f".d{fr.c}-{fr.i}-{fr.j}"]
     r, s = fr.argmax
-    n_other = len(fr.window) - 1
     lines = [f"dout[{fr.c},{fr.i},{fr.j}] = {fmt(fr.grad, digits)} goes to the arg-max only:",
              f"  dx[{fr.c},{r},{s}] += {fmt(fr.grad, digits)}   (x[{fr.c},{r},{s}] = "
-             f"{fmt(fr.value, digits)} is the window's maximum; the other {n_other} "
-             "cells get 0 from this window)"]
+             f"{fmt(fr.value, digits)} is the window's maximum; the other "
+             f"{len(fr.window) - 1} cells get 0 from this window)"]
     if pf.stride < max(pf.pool_height, pf.pool_width):
         lines.append("Windows overlap: a cell that is the maximum of several windows "
                      "collects the sum of their gradients.")
-    dx = _pool_inputs(pf, fr, digits, "dx[{}] so far", fr.dx,
-                      scale=float(np.abs(pf.frames[-1].dx).max()))
-    body = (row(*douts) + row(*_pool_inputs(pf, fr, digits)) + text("\n".join(lines))
-            + _tie_note(fr, True) + row(*dx))
-    return frame(fr.step, cell, body, event)
+    scale = float(np.abs(pf.frames[-1].dx).max())
+    dx = []
+    for c in range(fr.dx.shape[0]):
+        marks_c = {}
+        if c == fr.c:
+            marks_c = window_marks(fr.rows, fr.cols)
+            marks_c[fr.argmax] = "cnk-cur"
+        dx.append(grid(fr.dx[c], f"dx[{c}] so far", marks=marks_c, digits=digits, scale=scale))
+    body = (rules(scope, marks) + text("\n".join(lines)) + _tie_note(fr, True) + row(*dx))
+    return frame(fr.step, cell, body)

@@ -9,11 +9,25 @@ from cnnkit.widgets import ConvStepper, PoolStepper
 from cnnkit.widgets.frames import fmt
 
 
-def current_cell(html):
-    """(step, value text) of the cell marked as written in a frame's HTML."""
-    cells = re.findall(r'<td class="[^"]*cnk-cur[^"]*"[^>]*data-go="(\d+)">([^<]*)</td>', html)
-    assert len(cells) == 1, cells
-    return int(cells[0][0]), cells[0][1]
+RULE = re.compile(r"/\*(\w+)\*/([^{]*)\{")
+
+
+def marks(stepper):
+    """The board cells the shown frame marks: ``{"hl": [".x0-1-2", ...], ...}``."""
+    found = {}
+    for mark, selectors in RULE.findall(stepper.frame_html):
+        scoped = selectors.split(",")
+        assert all(s.startswith(f".{stepper.scope} ") for s in scoped), scoped
+        found[mark] = [s.split(" ", 1)[1] for s in scoped]
+    return found
+
+
+def board_cell(stepper, selector):
+    """(data-go, text) of the board cell with class ``selector`` (e.g. ``".o0-1-2"``)."""
+    found = re.findall(rf'<td class="{selector[1:]}(?: [^"]*)?"[^>]*?(?: data-go="(\d+)")?>'
+                       r"([^<]*)</td>", stepper.board_html)
+    assert len(found) == 1, (selector, found)
+    return found[0]
 
 
 def sum_text(html):
@@ -35,7 +49,11 @@ def test_stepping_moves_the_highlight_and_the_sum(conv):
         html = conv.frame_html
         fr = conv.current
         assert f"data-step='{step}' data-cell='{fr.f},{fr.i},{fr.j}'" in html
-        assert current_cell(html) == (step, fmt(fr.value))
+        cur = f".o{fr.f}-{fr.i}-{fr.j}"
+        assert cur in marks(conv)["cur"]
+        assert board_cell(conv, cur) == (str(step), fmt(fr.value))
+        later = marks(conv).get("blank", [])
+        assert len(later) == conv.n_steps - 1 - step and cur not in later
         text = sum_text(html)
         assert text.startswith(f"out[{fr.f},{fr.i},{fr.j}] = ")
         assert text.endswith(fr.equation())
@@ -45,16 +63,13 @@ def test_stepping_moves_the_highlight_and_the_sum(conv):
 
 def test_receptive_field_is_highlighted_in_every_channel(conv):
     conv.step = 5                                  # out[0, 1, 1]: rows 2:5, cols 2:4
-    html = conv.frame_html
-    tables = re.findall(
-        r"<div class='cnk-title'>([^<]*)</div><table class='cnk-grid'>(.*?)</table>", html)
-    inputs = [t for title, t in tables if title.startswith("x[")]
-    assert len(inputs) == 2
-    for table in inputs:
-        rows = re.findall(r"<tr>(.*?)</tr>", table)
-        marked = {(r, s) for r, row_ in enumerate(rows)
-                  for s, cell in enumerate(re.findall(r"<td[^>]*>", row_)) if "cnk-hl" in cell}
-        assert marked == {(r, s) for r in range(2, 5) for s in range(2, 4)}
+    window = {f".x{c}-{r}-{s}" for c in range(2) for r in range(2, 5) for s in range(2, 4)}
+    assert set(marks(conv)["hl"]) == window | {".cnk-f0 td"}
+    assert marks(conv)["hide"] == [".cnk-f1"]       # only the filter in use is shown
+    for selector in window:
+        board_cell(conv, selector)                  # each names one padded input cell
+    conv.step = 16                                 # out[1, 0, 0] uses filter 1
+    assert ".cnk-f1 td" in marks(conv)["hl"] and marks(conv)["hide"] == [".cnk-f0"]
 
 
 def test_next_and_previous_stop_at_the_ends(conv):
@@ -79,11 +94,11 @@ def test_step_out_of_range_is_refused(conv):
 
 
 def test_output_cells_jump_in_the_browser(conv):
-    html = conv.frame_html
+    html = conv.board_html
     assert html.count("data-go=") == 32
-    assert "onclick=" in html and ".cnk-step input" in html
+    assert html.startswith("<div class='cnk-board' onclick=") and ".cnk-step input" in html
     hover = ConvStepper(jump_on="hover", editable=False)
-    assert "onmouseover=" in hover.frame_html
+    assert hover.board_html.startswith("<div class='cnk-board' onmouseover=")
 
 
 def test_impossible_parameters_are_explained_not_raised():
@@ -190,9 +205,10 @@ def test_check_mode_opens_on_the_first_wrong_cell():
     assert res.message == ("bias_forgotten differs from the reference in 16 of 32 output "
                            "cells; the first is out[0, 1, 0, 0]: expected "
                            f"{res.expected[1, 0, 0]:.4g}, got {res.got[1, 0, 0]:.4g}")
-    html = conv.frame_html
-    assert "cnk-wrong" in html and "your out[1]" in html and "&#10007;" in html
-    assert html.count("cnk-wrong") == 16
+    assert "your out[1]" in conv.board_html and conv.board_html.count("cnk-wrong") == 16
+    assert "&#10007;" in conv.frame_html                  # the verdict on this cell
+    assert marks(conv)["cur"] == [".o1-0-0", ".s1-0-0"]   # reference and student cell
+    assert set(marks(conv)["hl"]) >= {".x0-0-0", ".x1-2-2"}   # the window that produced it
     assert "Check: bias_forgotten differs" in conv._header.value
 
 
@@ -236,6 +252,8 @@ def test_pool_stepper_explains_ties():
     html = pool.frame_html
     assert pool.current.ties == ((0, 1), (0, 2))
     assert "Tie: 2 cells hold the maximum 3.00: (0,1), (0,2)." in html
+    assert marks(pool)["tie"] == [".x0-0-1", ".x0-0-2"]
+    assert marks(pool)["cur"] == [".x0-0-1", ".o0-0-1", ".s0-0-1"]   # the first max wins
     assert sum_text(html) == "out[0,0,1] = max(3.00, 3.00, 0.00, 1.00) = 3.00"
     assert "windows overlap" in pool._header.value
 
