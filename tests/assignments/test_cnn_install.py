@@ -1,5 +1,6 @@
 """A student installs the cnn release in a fresh venv and runs its first notebook."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,3 +64,28 @@ def test_release_installs_in_a_fresh_venv_and_runs_to_the_first_stub(release, sm
     assert ename == "NotImplementedError"
     assert evalue == ("Implement conv_forward_naive in nndl/conv_layers.py: naive convolution "
                       "forward pass.")
+
+
+@pytest.mark.slow
+def test_release_installs_without_a_compiler_and_falls_back_to_numpy(release, tmp_path):
+    folder = tmp_path / "cnn"
+    shutil.copytree(release[0], folder)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    env = dict(os.environ, CC="/bin/false")  # every compiler call fails
+    install = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation",
+                              "--no-deps", "-e", str(folder)],
+                             capture_output=True, text=True, timeout=600, env=env)
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+    assert not list((folder / "utils").glob("_kernels*.so"))
+    check = subprocess.run(
+        [python, "-c", "import utils.fast_layers as f, numpy as np\n"
+                       "x = np.ones((1, 1, 4, 4)); w = np.ones((1, 1, 3, 3))\n"
+                       "out, _ = f.conv_forward_fast(x, w, np.zeros(1), {'stride': 1, 'pad': 0})\n"
+                       "print(f.KERNELS, out.ravel().tolist())"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert check.stdout.split("\n")[0] == "numpy [9.0, 9.0, 9.0, 9.0]"
+    assert "RuntimeWarning" in check.stderr
