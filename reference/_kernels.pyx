@@ -166,6 +166,17 @@ def nchw_to_rows(const real[:, :, ::1] d, real[:, ::1] rows, double[::1] total):
                 total[f] += acc
 
 
+cdef inline Py_ssize_t _first_nan(const real *plane, Py_ssize_t pos, Py_ssize_t W,
+                                  Py_ssize_t HP, Py_ssize_t WP) noexcept nogil:
+    """Flat index of the first NaN in the window at ``pos`` (row-major order)."""
+    cdef Py_ssize_t a, b
+    for a in range(HP):
+        for b in range(WP):
+            if plane[pos + a * W + b] != plane[pos + a * W + b]:
+                return pos + a * W + b
+    return pos
+
+
 def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] out,
                     int[:, :, :, ::1] argmax,
                     Py_ssize_t HP, Py_ssize_t WP, Py_ssize_t stride):
@@ -175,6 +186,7 @@ def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] out,
     cdef Py_ssize_t n, c, ho, wo, a, b, pos, best
     cdef const real *plane
     cdef real m, v
+    cdef int nan
     if (out.shape[0] != N or out.shape[1] != C or argmax.shape[0] != N
             or argmax.shape[1] != C or argmax.shape[2] != H_out
             or argmax.shape[3] != W_out
@@ -192,18 +204,22 @@ def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] out,
                             pos = 2 * ho * W + 2 * wo
                             best = pos
                             m = plane[pos]
+                            nan = m != m
                             v = plane[pos + 1]
-                            if v > m or (v != v and m == m):
-                                m = v
-                                best = pos + 1
+                            nan |= v != v
+                            best = pos + 1 if v > m else best
+                            m = v if v > m else m
                             v = plane[pos + W]
-                            if v > m or (v != v and m == m):
-                                m = v
-                                best = pos + W
+                            nan |= v != v
+                            best = pos + W if v > m else best
+                            m = v if v > m else m
                             v = plane[pos + W + 1]
-                            if v > m or (v != v and m == m):
-                                m = v
-                                best = pos + W + 1
+                            nan |= v != v
+                            best = pos + W + 1 if v > m else best
+                            m = v if v > m else m
+                            if nan:
+                                best = _first_nan(plane, pos, W, 2, 2)
+                                m = plane[best]
                             out[n, c, ho, wo] = m
                             argmax[n, c, ho, wo] = <int>best
                     continue
@@ -212,12 +228,17 @@ def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] out,
                         pos = ho * stride * W + wo * stride
                         best = pos
                         m = plane[pos]
+                        nan = m != m
                         for a in range(HP):
                             for b in range(WP):
+                                # strictly greater keeps the first maximum
                                 v = plane[pos + a * W + b]
-                                if v > m or (v != v and m == m):
-                                    m = v
-                                    best = pos + a * W + b
+                                nan |= v != v
+                                best = pos + a * W + b if v > m else best
+                                m = v if v > m else m
+                        if nan:             # like np.argmax: the first NaN wins
+                            best = _first_nan(plane, pos, W, HP, WP)
+                            m = plane[best]
                         out[n, c, ho, wo] = m
                         argmax[n, c, ho, wo] = <int>best
 

@@ -228,14 +228,16 @@ def test_pool_ties_go_to_the_first_maximum(kernels):
     assert dx[0, 0, 1, 1] == 4 and dx.sum() == 4
 
 
-def test_pool_nan_propagates_like_naive(kernels):
+@pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
+                                {"pool_height": 3, "pool_width": 2, "stride": 1}], ids=str)
+def test_pool_nan_propagates_like_naive(pp, kernels):
     x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
     x[0, 0, 1, 0] = np.nan
-    pp = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    x[0, 0, 2, 1] = np.nan
     out_naive, cache_naive = max_pool_forward_naive(x, pp)
     out, cache = fast_layers.max_pool_forward_fast(x, pp)
     np.testing.assert_array_equal(out, out_naive)
-    dout = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    dout = np.arange(1.0, out.size + 1).reshape(out.shape)
     np.testing.assert_array_equal(fast_layers.max_pool_backward_fast(dout, cache),
                                   max_pool_backward_naive(dout, cache_naive))
 
