@@ -154,7 +154,8 @@ def conv_forward_fast(x, w, b, conv_param):
     F, _, HH, WW = w.shape
     K, P = C * HH * WW, H_out * W_out
     dtype = np.result_type(x, w)
-    xp = _padded_nhwc(x, pad, dtype)
+    xc = np.ascontiguousarray(x, dtype=dtype)
+    xp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=dtype)
     wk = _filters_as_matrix(w, dtype)
     bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
@@ -165,6 +166,7 @@ def conv_forward_fast(x, w, b, conv_param):
         for n0 in range(start, stop, step):
             n1 = min(stop, n0 + step)
             m = (n1 - n0) * P
+            _K.pad_to_nhwc(xc[n0:n1], xp[n0:n1], pad)
             cols = cbuf[:m]
             _K.im2col(xp[n0:n1], cols, HH, WW, stride)
             rows = np.matmul(cols, wk.T, out=obuf[:m])       # (images*P, F)
@@ -199,7 +201,7 @@ def conv_backward_fast(dout, cache):
     xp = cache[4] if len(cache) > 4 else _padded_nhwc(x, pad, dtype)
     wk = _filters_as_matrix(w, dtype)
     d3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
-    dxp = np.empty(xp.shape, dtype=dtype)
+    dx = np.empty((N, C, H, W), dtype=dtype)
 
     def work(start, stop, step):
         dwk = np.zeros((K, F), dtype=dtype)
@@ -208,6 +210,7 @@ def conv_backward_fast(dout, cache):
         cbuf = np.empty((step * P, K), dtype=dtype)
         dcbuf = np.empty((step * P, K), dtype=dtype)
         gbuf = np.empty((step * P, F), dtype=dtype)
+        dxp = np.empty((step,) + xp.shape[1:], dtype=dtype)
         for n0 in range(start, stop, step):
             n1 = min(stop, n0 + step)
             m = (n1 - n0) * P
@@ -217,19 +220,17 @@ def conv_backward_fast(dout, cache):
             _K.im2col(xp[n0:n1], cols, HH, WW, stride)
             dwk += np.matmul(cols.T, g, out=dw_part)
             dcols = np.matmul(g, wk, out=dcbuf[:m])
-            _K.col2im(dcols, dxp[n0:n1], HH, WW, stride)
+            _K.col2im(dcols, dxp[:n1 - n0], HH, WW, stride)
+            _K.unpad_from_nhwc(dxp[:n1 - n0], dx[n0:n1], pad)
         return dwk, db
 
-    parts = _map_workers(work, N, _chunk(N, K * P * dxp.itemsize))
-    dwk = parts[0][0]
-    db = parts[0][1]
+    parts = _map_workers(work, N, _chunk(N, K * P * dx.itemsize))
+    dwk, db = parts[0]
     for part_dw, part_db in parts[1:]:
         dwk += part_dw
         db += part_db
-    dx = np.empty((N, C, H, W), dtype=x.dtype)
-    _K.unpad_from_nhwc(dxp.astype(x.dtype, copy=False), dx, pad)
     dw = dwk.reshape(HH, WW, C, F).transpose(3, 2, 0, 1).astype(w.dtype)
-    return dx, dw, db.astype(dout.dtype)
+    return dx.astype(x.dtype, copy=False), dw, db.astype(dout.dtype)
 
 
 def max_pool_forward_fast(x, pool_param):
