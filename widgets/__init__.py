@@ -8,3 +8,4 @@ precomputed so that stepping also works in a page exported without a kernel
 """
 from .conv import ConvStepper
 from .pool import PoolStepper
+from .export import export_html
