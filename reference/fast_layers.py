@@ -20,6 +20,9 @@ them back from memory). When threadpoolctl is installed and BLAS has several
 threads, the chunks are shared among that many Python threads, each with a
 single-threaded BLAS, so the copies run in parallel too; otherwise one thread
 walks the chunks and BLAS parallelises each product.
+
+Spatial batch normalization is here too, computed on an (N, C, H*W) view
+instead of the naive layer's copies to and from an (N*H*W, C) matrix.
 """
 import importlib
 import os
@@ -90,9 +93,10 @@ def _map_workers(work, N, step):
     workers = min(threads, -(-N // step))
     if workers > 1 and controller is not None and _POOL_LOCK.acquire(blocking=False):
         try:
-            if "executor" not in _POOL:
+            if _POOL.get("pid") != os.getpid():     # none yet, or inherited by fork
                 _POOL["executor"] = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                                                        thread_name_prefix="cnnkit-conv")
+                _POOL["pid"] = os.getpid()
             bounds = [N * k // workers for k in range(workers + 1)]
             futures = []
             with controller.limit(limits=1):

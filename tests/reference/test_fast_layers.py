@@ -4,6 +4,7 @@ Every test runs twice: with the compiled kernels and with the pure-numpy
 fallback (forced by swapping the kernel module fast_layers uses).
 """
 import contextlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -145,6 +146,7 @@ def test_conv_runs_serially_when_no_thread_can_start(rng, monkeypatch):
     monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (FakeBlasController(), 2))
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
     monkeypatch.setitem(fast_layers._POOL, "executor", NoThreadsExecutor())
+    monkeypatch.setitem(fast_layers._POOL, "pid", os.getpid())
     x, w, b, cp = make_conv((4, 2, 6, 5, 3, 3, 2, 1, 1), rng)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
     assert np.abs(out - conv_forward_naive(x, w, b, cp)[0]).max() < 1e-9
