@@ -502,21 +502,47 @@ def _kill_uid(uid):
 
 # ------------------------------------------------------------------ supervision
 
-def _resident_mb(uid):
-    """Resident memory (MiB) of all processes whose real uid is ``uid``."""
-    total_kb = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+def _status_field(pid, name):
+    """An integer field (e.g. ``b"Uid"``, ``b"VmRSS"``) of ``/proc/<pid>/status``, or None."""
+    try:
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
         try:
-            with open(f"/proc/{entry}/status", "rb") as handle:
-                status = handle.read()
-        except OSError:
-            continue
-        lines = dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
-        if int(lines.get(b"Uid", b"-1").split()[0]) == uid and b"VmRSS" in lines:
-            total_kb += int(lines[b"VmRSS"].split()[0])
-    return total_kb / 1024
+            data = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        at = data.index(b"\n" + name + b":") + len(name) + 2
+        return int(data[at:data.index(b"\n", at)].split()[0])
+    except (OSError, ValueError):
+        return None
+
+
+def _pss_kb(pid):
+    """Proportional set size of ``pid`` in KiB (shared pages split between sharers)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            return int(handle.read().split(b"\nPss:", 1)[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _resident_mb(uid, limit_mb):
+    """Memory (MiB) used by all processes whose real uid is ``uid``.
+
+    The resident set sizes are summed first (cheap). Only when that sum is over
+    ``limit_mb`` are the processes measured by proportional set size, so that
+    forked copies sharing pages are not counted many times.
+    """
+    pids, rss_kb = [], 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _status_field(entry, b"Uid") == uid:
+            rss = _status_field(entry, b"VmRSS")
+            if rss is not None:
+                pids.append(entry)
+                rss_kb += rss
+    if rss_kb <= limit_mb * 1024:
+        return rss_kb / 1024
+    pss = [_pss_kb(pid) for pid in pids]
+    return sum(p for p in pss if p is not None) / 1024
 
 
 def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_fds=(),
@@ -552,7 +578,7 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_
             if stopped is None:
                 if rss_uid is not None and now >= next_check:
                     next_check = now + _RSS_INTERVAL
-                    resident = max(resident, _resident_mb(rss_uid))
+                    resident = max(resident, _resident_mb(rss_uid, limits.memory_mb))
                     if resident > limits.memory_mb:
                         stopped = "memory"
                 if stopped is None and now >= deadline:

@@ -506,7 +506,7 @@ CASES = [
             _in_bn_backward("import os\nwhile True:\n    try:\n        os.fork()\n"
                             "    except OSError:\n        pass"),
             zeroed={"spatial_batchnorm_backward"}, intact=NOT_BN_BACKWARD,
-            check=_first_case({"timeout", "crashed", "error"})),
+            check=_first_case({"timeout", "crashed", "error", "oom"})),
     Hostile("thread_bomb", "thread bomb",
             _in_bn_backward("import threading, time\nwhile True:\n"
                             "    threading.Thread(target=time.sleep, args=(600,), "
