@@ -7,7 +7,8 @@ import pytest
 from cnnkit.grader.assign import build_package
 from cnnkit.grader.demo import source_dir
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
-from grader_helpers import CRASH_ONE_CASE, SECRET, add_rigged_checkpoint, write_fake_cifar
+from grader_helpers import (CRASH_ONE_CASE, FAST_LAYER_CHEATS, SECRET, add_rigged_checkpoint,
+                            write_fake_cifar)
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +35,9 @@ def fake_data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_batch(tmp_path_factory, builds, secret_file, fake_data):
-    """One batch, graded once: the solution, the stubs, each typical mistake, and a
-    submission that crashes its process in some cases. Returns ``(BatchResult, root)``."""
+    """One batch, graded once: the solution, the stubs, each typical mistake, two that use
+    the fast layers in conv_forward_naive (directly, and through a helper module), and
+    one that crashes its process in some cases. Returns ``(BatchResult, root)``."""
     from cnnkit.grader.api import grade_submissions
     root = tmp_path_factory.mktemp("batch")
     subs = root / "submissions"
@@ -45,6 +47,12 @@ def graded_batch(tmp_path_factory, builds, secret_file, fake_data):
     for m in MISTAKES:
         shutil.copytree(subs / "correct", subs / m.name)
         apply(subs / m.name, m)
+    for name, edits in FAST_LAYER_CHEATS.items():
+        shutil.copytree(subs / "correct", subs / name)
+        for path, old, new in edits:
+            text = (subs / name / path).read_text() if (subs / name / path).exists() else ""
+            assert old in text, (name, path, old)
+            (subs / name / path).write_text(text.replace(old, new, 1))
     shutil.copytree(subs / "correct", subs / "crash_one_case")
     path = subs / "crash_one_case" / "nndl" / "conv_layers.py"
     path.write_text(path.read_text().replace(*CRASH_ONE_CASE, 1))

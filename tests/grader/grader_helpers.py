@@ -71,3 +71,22 @@ def by_id(result):
 
 def scores(record):
     return {g["name"]: g["score"] for g in record["groups"]}
+
+
+_FORWARD = "    stride, pad = conv_param['stride'], conv_param['pad']\n"
+#: students whose conv_forward_naive returns the fast layer's (correct) result
+FAST_LAYER_CHEATS = {
+    "uses_fast_layers": (
+        ("nndl/conv_layers.py", "import numpy as np\n",
+         "import numpy as np\nfrom utils.fast_layers import conv_forward_fast\n"),
+        ("nndl/conv_layers.py", _FORWARD,
+         _FORWARD + "    return conv_forward_fast(x, w, b, conv_param)[0], (x, w, b, conv_param)\n")),
+    "uses_fast_layers_indirectly": (
+        ("nndl/helpers.py", "",
+         "import importlib\n\n\ndef convolve(*args):\n"
+         "    return getattr(importlib.import_module('utils.' + 'fast_layers'),\n"
+         "                   'conv_forward_fast')(*args)\n"),
+        ("nndl/conv_layers.py", _FORWARD,
+         _FORWARD + "    from nndl.helpers import convolve\n"
+         "    return convolve(x, w, b, conv_param)[0], (x, w, b, conv_param)\n")),
+}

@@ -80,3 +80,28 @@ def test_pickled_checkpoint_is_refused_inside_the_sandbox(accuracy_only, tmp_pat
                                secret=secret_file, data=data, heldout=20)
     case = accuracy_case(result)["cases"][0]
     assert case["status"] == "error" and "allow_pickle=False" in case["message"]
+
+
+def test_labels_never_enter_the_sandbox(accuracy_only, tmp_path, secret_file, monkeypatch):
+    from cnnkit.grader import execute
+    folder = student(tmp_path)
+    data = write_fake_cifar(tmp_path / "data", [True] * 20)
+    seen = {}
+    real_stage = execute.stage
+
+    def spy(ctx, submission, cases, base):
+        workdir = real_stage(ctx, submission, cases, base)
+        seen["files"] = sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*"))
+        seen["images"] = np.load(workdir / "heldout.npy", allow_pickle=False)
+        seen["inputs"] = [np.load(p).files for p in (workdir / "inputs").iterdir()]
+        seen["labels"] = ctx.heldout.labels
+        return workdir
+    monkeypatch.setattr(execute, "stage", spy)
+    grade_submissions(folder.parent, tmp_path / "out", assignment="acc", secret=secret_file,
+                      data=data, heldout=20)
+    assert seen["images"].shape == (20, 3, 32, 32) and seen["images"].dtype == np.float32
+    assert seen["inputs"] == [[]]
+    assert seen["files"] == ["checkpoint.json", "checkpoint.npz", "harness.py", "heldout.npy",
+                             "inputs", "inputs/cifar10_accuracy.000.npz", "nndl",
+                             "nndl/rigged.py"]
+    assert len(seen["labels"]) == 20  # the labels stayed with the parent
