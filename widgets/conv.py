@@ -8,7 +8,7 @@ from cnnkit.reference.checks import check_int
 from . import render, views
 from .checking import CheckResult, run_student
 from .frames import ConvFrames, conv_frames
-from .stepper import (MODES, Stepper, as_float, check_choice, check_given_dout,
+from .stepper import (MODES, Stepper, as_float, check_choice, check_student,
                       one_image)
 
 
@@ -60,12 +60,7 @@ class ConvStepper(Stepper):
                  student=None, seed=0, digits=2, editable=True, interval=800,
                  jump_on="click", max_frames=400):
         self.mode = check_choice(mode, "mode", MODES)
-        if student is not None and mode != "forward":
-            raise ValueError(f"student checks a forward function, so it needs "
-                             f"mode='forward', got mode={mode!r}")
-        if student is not None and not callable(student):
-            raise TypeError(f"student must be a function, got {type(student).__name__}")
-        self.student, self.digits = student, digits
+        self.student, self.digits = check_student(student, mode), digits
         self._rng = np.random.default_rng(seed)
         x = one_image(as_float(x, "x"), "x", "(C, H, W)")
         w, b = as_float(w, "w"), as_float(b, "b")
@@ -115,23 +110,24 @@ class ConvStepper(Stepper):
         arrays = dict(self._state.arrays if self._state else self._arrays)
 
         def array(key, shape, make):
-            if arrays.get(key) is None or arrays[key].shape != shape:
+            # Arrays given to the constructor are used as they are (the
+            # reference explains a misfit); an edited shape draws a new one.
+            given = arrays.get(key)
+            if given is None or (self._state is not None and given.shape != shape):
                 arrays[key] = make(shape)
             return arrays[key]
 
         x = array("x", (p["C"], p["H"], p["W"]),
-                        lambda s: self._rng.integers(0, 3, s).astype(float))
+                  lambda s: self._rng.integers(0, 3, s).astype(float))
         w = array("w", (p["F"], p["C"], p["HH"], p["WW"]),
-                        lambda s: self._rng.integers(-1, 2, s).astype(float))
+                  lambda s: self._rng.integers(-1, 2, s).astype(float))
         b = array("b", (p["F"],), lambda s: self._rng.integers(-1, 2, s).astype(float))
         conv_param = {"stride": p["stride"], "pad": p["pad"]}
         cf = conv_frames(x, w, b, conv_param)
         check = None
         if self.mode == "backward":
-            if self._state is None:
-                check_given_dout(arrays["dout"], cf.out.shape)
             dout = array("dout", cf.out.shape,
-                               lambda s: np.round(self._rng.standard_normal(s), 1))
+                         lambda s: np.round(self._rng.standard_normal(s), 1))
             cf = conv_frames(x, w, b, conv_param, dout)
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")

@@ -8,7 +8,7 @@ from cnnkit.reference.checks import check_int
 from . import render, views
 from .checking import CheckResult, run_student
 from .frames import PoolFrames, pool_frames
-from .stepper import (MODES, Stepper, as_float, check_choice, check_given_dout,
+from .stepper import (MODES, Stepper, as_float, check_choice, check_student,
                       one_image)
 
 
@@ -50,12 +50,7 @@ class PoolStepper(Stepper):
                  dout=None, student=None, seed=0, digits=2, editable=True, interval=800,
                  jump_on="click", max_frames=400):
         self.mode = check_choice(mode, "mode", MODES)
-        if student is not None and mode != "forward":
-            raise ValueError(f"student checks a forward function, so it needs "
-                             f"mode='forward', got mode={mode!r}")
-        if student is not None and not callable(student):
-            raise TypeError(f"student must be a function, got {type(student).__name__}")
-        self.student, self.digits = student, digits
+        self.student, self.digits = check_student(student, mode), digits
         self._rng = np.random.default_rng(seed)
         x = one_image(as_float(x, "x"), "x", "(C, H, W)")
         if x is None:
@@ -99,9 +94,7 @@ class PoolStepper(Stepper):
         check = None
         if self.mode == "backward":
             dout = arrays["dout"]
-            if self._state is None:
-                check_given_dout(dout, pf.out.shape)
-            if dout is None or dout.shape != pf.out.shape:
+            if dout is None or (self._state is not None and dout.shape != pf.out.shape):
                 dout = arrays["dout"] = np.round(self._rng.standard_normal(pf.out.shape), 1)
             pf = pool_frames(x, pool_param, dout)
         elif self.student is not None:

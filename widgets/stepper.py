@@ -56,22 +56,29 @@ def one_image(a, name, what):
     return a
 
 
-def check_given_dout(dout, shape):
-    """A ``dout`` passed to the constructor must fit the output; later edits redraw it."""
-    if dout is not None and dout.shape != shape:
-        raise ValueError(f"dout must have the output's shape {shape}, got {dout.shape}")
+def check_student(student, mode):
+    """A student's function must be callable and is checked in forward mode only."""
+    if student is None:
+        return None
+    if mode != "forward":
+        raise ValueError(f"student checks a forward function, so it needs "
+                         f"mode='forward', got mode={mode!r}")
+    if not callable(student):
+        raise TypeError(f"student must be a function, got {type(student).__name__}")
+    return student
 
 
 class Stepper(widgets.VBox):
     """Frames in a Stack, stepped by Play, slider, step box and buttons.
 
-    Subclasses implement ``_compute(params)`` returning ``(state, n_steps)``
-    and raising ValueError/TypeError for impossible parameters,
-    ``_render(state)`` returning ``(header_html, board_html, frame_htmls,
-    first_step)``
-    (``state`` is kept as ``self._state`` once shown; ``_compute`` must not
-    change ``self``, so a refused edit leaves everything as it was), and list
-    their editable integer parameters in ``_EDITABLE`` as ``(name, label)``.
+    Subclasses implement
+
+    - ``_compute(params)`` returning ``(state, n_steps)``, raising ValueError or
+      TypeError for impossible parameters and leaving ``self`` unchanged (so a
+      refused edit changes nothing); ``state`` becomes ``self._state`` once shown;
+    - ``_render(state)`` returning ``(header_html, board_html, frame_htmls,
+      first_step)``;
+    - ``_EDITABLE``, their editable integer parameters as ``(name, label)``.
     """
 
     _EDITABLE = ()

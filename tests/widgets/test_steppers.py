@@ -165,13 +165,15 @@ def test_constructor_arguments_are_checked():
         PoolStepper("cat")
 
 
-def test_a_given_dout_must_fit_the_output():
+def test_given_arrays_must_fit():
     with pytest.raises(ValueError, match=r"dout must have the output's shape \(2, 3, 3\), "
                                          r"got \(2, 2, 2\)"):
         ConvStepper(mode="backward", dout=np.ones((2, 2, 2)))
     with pytest.raises(ValueError, match=r"dout must have the output's shape \(1, 2, 2\), "
                                          r"got \(1, 3, 3\)"):
         PoolStepper(mode="backward", dout=np.ones((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match=r"b has 2 entries but w has 1 filters"):
+        ConvStepper(np.zeros((1, 4, 4)), np.zeros((1, 1, 3, 3)), np.zeros(2))
     pool = PoolStepper(mode="backward", dout=np.ones((1, 2, 2)), editable=False)
     assert pool.set_params(stride=1) is True          # an edit draws a new dout
     assert pool.frames.dout.shape == (1, 3, 3)
