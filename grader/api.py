@@ -63,6 +63,11 @@ def check_folders(submissions, out):
         raise GraderUsageError(f"--out {out}: exists and is not a folder")
     if out == sub or sub in out.parents or out in sub.parents:
         raise GraderUsageError(f"--out {out} must be outside SUBMISSIONS {sub} (and not contain it)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as err:
+        raise GraderUsageError(f"--out {out}: cannot write there ({err})") from err
     return sub, out
 
 
