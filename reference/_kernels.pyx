@@ -35,11 +35,22 @@ ctypedef fused real:
     double
 
 
+cdef int _check_window(str who, Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride,
+                       Py_ssize_t H, Py_ssize_t W) except -1:
+    """The public layers validate their inputs; this only keeps direct calls in bounds."""
+    if stride < 1 or HH < 1 or WW < 1 or HH > H or WW > W:
+        raise ValueError(f"{who}: a {HH}x{WW} window with stride {stride} does not fit "
+                         f"a {H}x{W} input")
+    return 0
+
+
 def pad_to_nhwc(const real[:, :, :, ::1] x, real[:, :, :, ::1] xp, Py_ssize_t pad):
     """Fill ``xp`` (N, H + 2*pad, W + 2*pad, C) with ``x`` (N, C, H, W) and zero borders."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Hp = H + 2 * pad, Wp = W + 2 * pad, n, c, h, v
     cdef real *dst
+    if pad < 0:
+        raise ValueError(f"pad_to_nhwc: pad must be >= 0, got {pad}")
     if xp.shape[0] != N or xp.shape[1] != Hp or xp.shape[2] != Wp or xp.shape[3] != C:
         raise ValueError(f"pad_to_nhwc: xp has shape {tuple(xp.shape)[:4]}, "
                          f"expected ({N}, {Hp}, {Wp}, {C})")
@@ -65,6 +76,8 @@ def unpad_from_nhwc(const real[:, :, :, ::1] xp, real[:, :, :, ::1] x, Py_ssize_
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t n, c, h, v
     cdef const real *src
+    if pad < 0:
+        raise ValueError(f"unpad_from_nhwc: pad must be >= 0, got {pad}")
     if (xp.shape[0] != N or xp.shape[1] != H + 2 * pad or xp.shape[2] != W + 2 * pad
             or xp.shape[3] != C):
         raise ValueError(f"unpad_from_nhwc: xp has shape {tuple(xp.shape)[:4]}, expected "
@@ -82,6 +95,7 @@ def im2col(const real[:, :, :, ::1] xp, real[:, ::1] cols,
            Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride):
     """Fill ``cols`` (N*H_out*W_out, HH*WW*C) with the windows of padded NHWC ``xp``."""
     cdef Py_ssize_t N = xp.shape[0], Hp = xp.shape[1], Wp = xp.shape[2], C = xp.shape[3]
+    _check_window("im2col", HH, WW, stride, Hp, Wp)
     cdef Py_ssize_t H_out = (Hp - HH) // stride + 1
     cdef Py_ssize_t W_out = (Wp - WW) // stride + 1
     cdef Py_ssize_t run = WW * C, n, ho, wo, i, t, row = 0
@@ -105,6 +119,7 @@ def col2im(const real[:, ::1] cols, real[:, :, :, ::1] dxp,
            Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride):
     """Overwrite padded NHWC ``dxp`` with the sum of the windows in ``cols``."""
     cdef Py_ssize_t N = dxp.shape[0], Hp = dxp.shape[1], Wp = dxp.shape[2], C = dxp.shape[3]
+    _check_window("col2im", HH, WW, stride, Hp, Wp)
     cdef Py_ssize_t H_out = (Hp - HH) // stride + 1
     cdef Py_ssize_t W_out = (Wp - WW) // stride + 1
     cdef Py_ssize_t run = WW * C, n, ho, wo, i, t, row = 0
@@ -187,6 +202,7 @@ def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] out,
     cdef const real *plane
     cdef real m, v
     cdef int nan
+    _check_window("maxpool_forward", HP, WP, stride, H, W)
     if (out.shape[0] != N or out.shape[1] != C or argmax.shape[0] != N
             or argmax.shape[1] != C or argmax.shape[2] != H_out
             or argmax.shape[3] != W_out

@@ -400,3 +400,16 @@ def test_spatial_batchnorm_fast_checks(rng):
         fast_layers.spatial_batchnorm_forward_fast(x, np.ones(3), np.zeros(3), {"mode": "eval"})
     with pytest.raises(ValueError, match=r"gamma must have shape \(3,\)"):
         fast_layers.spatial_batchnorm_forward_fast(x, np.ones(4), np.zeros(3), {"mode": "train"})
+
+
+def test_compiled_kernels_refuse_windows_that_do_not_fit():
+    if fast_layers.KERNELS != "cython":
+        pytest.skip("the compiled kernels are not built (pip install -e .)")
+    kernels = fast_layers._K
+    with pytest.raises(ValueError, match="window with stride 0 does not fit"):
+        kernels.im2col(np.zeros((1, 3, 3, 1)), np.zeros((1, 9)), 3, 3, 0)
+    with pytest.raises(ValueError, match="a 4x1 window with stride 1 does not fit a 3x3"):
+        kernels.maxpool_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 1, 1)),
+                                np.zeros((1, 1, 1, 1), dtype=np.int32), 4, 1, 1)
+    with pytest.raises(ValueError, match="cols has shape"):
+        kernels.col2im(np.zeros((2, 9)), np.zeros((1, 3, 3, 1)), 3, 3, 1)
