@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,5 +196,10 @@ def run_batch(root, hostile=CASES, extra_env=LEAKY_ENV):
 
 
 @pytest.fixture(scope="session")
-def hostile_batch(tmp_path_factory):
-    return run_batch(tmp_path_factory.mktemp("hostile"))
+def hostile_batch():
+    """The batch, in a private temporary folder (removed afterwards)."""
+    root = Path(tempfile.mkdtemp(prefix="cnnkit-hostile-"))
+    try:
+        yield run_batch(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
