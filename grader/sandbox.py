@@ -74,7 +74,7 @@ from pathlib import Path
 
 SANDBOX_PATH = "/sandbox"
 UID_BASE = 1_800_000_000
-UID_SPAN = 100_000
+UID_SPAN = 4096  # also bounds the lock files kept in the lock folder
 
 # Hard upper bounds accepted for each limit (a typo like memory_mb=2e6 is refused).
 MAX_LIMITS = {
@@ -105,7 +105,8 @@ class Limits:
     ----------
     cpu_seconds : CPU time of the program's process (SIGXCPU, then SIGKILL 1 s later).
     wall_seconds : wall-clock time of the whole sandbox, enforced by the parent.
-    memory_mb : address space per process (RLIMIT_AS), in MiB.
+    memory_mb : address space per process (RLIMIT_AS), in MiB; when the grader runs as
+        root, also the memory of all the sandbox's processes together.
     max_processes : processes and threads of the sandbox user (RLIMIT_NPROC).
     file_size_mb : largest file the program may write (RLIMIT_FSIZE); also the size
         of the private ``/tmp``.
