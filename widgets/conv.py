@@ -60,7 +60,8 @@ class ConvStepper(Stepper):
                  student=None, seed=0, digits=2, editable=True, interval=800,
                  jump_on="click", max_frames=400):
         self.mode = check_choice(mode, "mode", MODES)
-        self.student, self.digits = check_student(student, mode), digits
+        self.student = check_student(student, mode)
+        self.digits = check_int(digits, "digits", 0)
         self._rng = np.random.default_rng(seed)
         x = one_image(as_float(x, "x"), "x", "(C, H, W)")
         w, b = as_float(w, "w"), as_float(b, "b")

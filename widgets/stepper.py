@@ -15,6 +15,8 @@ import uuid
 import ipywidgets as widgets
 import numpy as np
 
+from cnnkit.reference.checks import check_int
+
 from . import render
 
 MODES = ("forward", "backward")
@@ -86,8 +88,9 @@ class Stepper(widgets.VBox):
     def __init__(self, params, editable=True, interval=800, jump_on="click",
                  max_frames=400):
         check_choice(jump_on, "jump_on", tuple(JUMP_EVENTS))
+        check_int(interval, "interval", 1)
         self._event = JUMP_EVENTS[jump_on]
-        self.max_frames = max_frames
+        self.max_frames = check_int(max_frames, "max_frames", 1)
         self.error = ""
         self._params = dict(params)
         self.scope = "cnk-" + uuid.uuid4().hex[:10]   # CSS class scoping frame styles

@@ -163,6 +163,12 @@ def test_constructor_arguments_are_checked():
         ConvStepper(np.zeros((2, 1, 4, 4)))
     with pytest.raises(TypeError, match=r"x must be an array of numbers, got str"):
         PoolStepper("cat")
+    with pytest.raises(TypeError, match=r"digits must be an int >= 0, got 1.5"):
+        ConvStepper(digits=1.5)
+    with pytest.raises(ValueError, match=r"max_frames must be an int >= 1, got 0"):
+        PoolStepper(max_frames=0)
+    with pytest.raises(ValueError, match=r"interval must be an int >= 1, got -5"):
+        PoolStepper(interval=-5)
 
 
 def test_given_arrays_must_fit():
