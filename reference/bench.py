@@ -99,6 +99,13 @@ def _load_average():
         return None
 
 
+def _conv_parallelism():
+    controller, threads = fast_layers._blas_controller()
+    if controller is None:
+        return "BLAS threads inside each product (threadpoolctl not installed)"
+    return f"{threads} worker threads, single-threaded BLAS each"
+
+
 def machine_info(torch=None, threads=None):
     """Where and when the numbers were taken."""
     info = {
@@ -112,6 +119,7 @@ def machine_info(torch=None, threads=None):
         "threads": threads,
         "blas": _blas_info(),
         "kernels": fast_layers.KERNELS,
+        "conv_parallelism": _conv_parallelism(),
         "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                          if k in os.environ},
         "load_average": _load_average(),
@@ -336,7 +344,8 @@ def format_table(result):
     m = result["machine"]
     lines = [f"cnnkit bench  {m['date']}  {m['cpu_model']}  {m['cores']} cores, "
              f"{m['threads']} threads  numpy {m['numpy']}  torch {m['torch'] or 'missing'}  "
-             f"kernels: {m['kernels']}"]
+             f"kernels: {m['kernels']}",
+             f"conv parallelism: {m['conv_parallelism']}"]
     if result["note"]:
         lines.append(result["note"])
     load = m.get("load_average")
