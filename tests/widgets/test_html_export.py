@@ -71,3 +71,7 @@ def test_remote_scripts_are_detected():
 def test_command_line_reports_errors(tmp_path, capsys):
     assert main(["widgets-export", str(tmp_path / "missing.ipynb"), str(tmp_path)]) == 1
     assert "cnnkit widgets-export: notebook not found:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["widgets-export", "--timeout", "0", "a.ipynb", str(tmp_path)])
+    assert ("argument --timeout: must be a whole number of seconds >= 1, got '0'"
+            in capsys.readouterr().err)
