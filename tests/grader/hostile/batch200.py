@@ -3,7 +3,7 @@
 Builds N submissions (default 200): 90% honest, in a few variants derived from
 the correct package (all correct, one function left as a stub, a typical
 padding bug, the untouched release), 10% hostile, cycling through the cases of
-``cases.py``. Grades them in ONE batch, then grades each honest variant alone,
+``hostile_cases.py``. Grades them in ONE batch, then grades each honest variant alone,
 and checks that every honest student's grade in the batch is identical to its
 variant's grade alone (a grade depends only on the files and the secret, so
 equal files must get equal grades), that no hostile student scores more than
@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cases import CASES, GROUPS  # noqa: E402
-from conftest import (SOURCE, drain, make_targets, probe_paths, snapshot,  # noqa: E402
+from hostile_cases import CASES, GROUPS  # noqa: E402
+from hostile_grading import (SOURCE, drain, make_targets, probe_paths, snapshot,  # noqa: E402
                       write_tiny_cifar)
-from patches import replace_function  # noqa: E402
+from hostile_patches import replace_function  # noqa: E402
 
 from cnnkit.grader.api import grade_submissions  # noqa: E402
 from cnnkit.grader.assign import build_package  # noqa: E402

@@ -1,7 +1,7 @@
 """Issue 5: hostile and broken submissions never gain credit, never hurt others.
 
-All hostile students of ``cases.py`` are graded in one batch with two honest
-students (fixture ``hostile_batch`` in ``conftest.py``); each test reads that
+All hostile students of ``hostile_cases.py`` are graded in one batch with two honest
+students (fixture ``hostile_batch`` in ``hostile_grading.py``); each test reads that
 batch's reports. Per case: no credit it did not earn, its own status is clear,
 and the batch-wide tests show the honest grades equal grading them alone and
 nothing outside the sandbox changed.
@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from cases import BY_SID, CASES, GROUPS, NOTEBOOK_EDITS
-from conftest import HONEST, probe_paths
+from hostile_cases import BY_SID, CASES, GROUPS, NOTEBOOK_EDITS
+from hostile_grading import HONEST, hostile_batch, probe_paths  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from patches import append_code, edit_notebook_cell, prepend_code, replace_function
+from hostile_patches import append_code, edit_notebook_cell, prepend_code, replace_function
 
 GROUPS = ("conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
           "max_pool_backward_naive", "conv_relu_pool", "spatial_batchnorm_forward",

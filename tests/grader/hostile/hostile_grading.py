@@ -1,4 +1,4 @@
-"""The hostile batch: every hostile submission of ``cases.py`` graded in ONE batch
+"""The hostile batch: every hostile submission of ``hostile_cases.py`` graded in ONE batch
 with two honest students, and each honest student graded alone for comparison.
 
 The grader runs as instructors run it, ``cnnkit grade ... --nbgrader COURSE``
@@ -24,8 +24,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cases import CASES, Targets  # noqa: E402
-from patches import replace_function  # noqa: E402
+from hostile_cases import CASES, Targets  # noqa: E402
+from hostile_patches import replace_function  # noqa: E402
 
 from cnnkit.grader.assign import build_package  # noqa: E402
 
