@@ -99,7 +99,7 @@ def _progress(total, enabled):
 
 
 def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
-                      memory_mb=2048, secret=None, nbgrader=None, data=None, heldout=2000,
+                      memory_mb=2048, secret=None, nbgrader=None, data=None, heldout=1000,
                       progress=False):
     """Grade every submission under ``submissions``; write reports to ``out``.
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .kernels import kernels_for
 from .sandbox import Limits, run_sandboxed
 
 HARNESS = Path(__file__).with_name("harness.py")
@@ -82,6 +83,9 @@ def stage(ctx, submission, cases, base):
     copy_sources(submission.folder, workdir)
     shutil.copyfile(HARNESS, workdir / "harness.py")
     (workdir / "inputs").mkdir()
+    so = kernels_for(submission.folder)
+    if so is not None and (workdir / "utils").is_dir():
+        shutil.copyfile(so, workdir / "utils" / so.name)
     for case in cases:
         np.savez(workdir / "inputs" / f"{case_name(case)}.npz", **case.arrays)
         if case.call["kind"] == "predict":

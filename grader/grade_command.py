@@ -31,8 +31,8 @@ def register(subparsers):
     grade.add_argument("--data", default=None, metavar="PATH",
                        help="CIFAR-10 archive or folder for the accuracy test "
                             "(default: $CNNKIT_DATA, then the cnnkit cache)")
-    grade.add_argument("--heldout", type=int, default=2000,
-                       help="held-out test images for the accuracy test, 10-10000 (default: 2000)")
+    grade.add_argument("--heldout", type=int, default=1000,
+                       help="held-out test images for the accuracy test, 10-10000 (default: 1000)")
     grade.add_argument("--demo", action="store_true",
                        help="ignore SUBMISSIONS: grade the embedded demo students into --out")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
