@@ -51,8 +51,9 @@ def register(subparsers):
     demo.set_defaults(func=run_demo)
 
 
-def show(result, stream=sys.stdout):
+def show(result, stream=None):
     """Print where the reports are and one line per student."""
+    stream = stream or sys.stdout
     s = result.summary
     print(f"graded {len(result.graded)} submission(s), skipped {len(result.skipped)} "
           f"unchanged; students by status: {s['students_by_status']}", file=stream)
