@@ -43,7 +43,7 @@ def gradescope(record):
     tests = []
     for g in record["groups"]:
         lines = [g["note"]] if g.get("note") else []
-        lines += [f"case {c['index']}: {c['status']}" + (f" - {c['message']}" if c["message"] else "")
+        lines += [f"[{c['status']}] " + (c["message"] or f"case {c['index']}")
                   for c in g["cases"]]
         tests.append({"name": g["name"], "score": g["score"], "max_score": g["max_score"],
                       "status": "passed" if g["score"] >= g["max_score"] else "failed",
