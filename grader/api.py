@@ -204,9 +204,17 @@ def _grade_all(ctx, todo, workers):
                                mp_context=multiprocessing.get_context("spawn"),
                                initializer=_install_caches, initargs=_warm_caches(ctx))
     with pool:
-        futures = [pool.submit(grade_one, ctx, sub) for sub in todo]
+        futures = {pool.submit(grade_one, ctx, sub): sub for sub in todo}
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except Exception as err:  # a worker died (e.g. killed by the OS): not the batch
+                sub = futures[future]
+                sub.problem = (f"internal grader error ({type(err).__name__}: {err}); "
+                               "re-run the grader to retry this student")
+                record = report.ungradable_record(ctx, sub, "internal-error")
+                report.write_student(ctx.out, record)
+                yield record
 
 
 def _timing(result, start, grade_seconds, workers):
