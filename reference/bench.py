@@ -366,7 +366,8 @@ def format_table(result):
         lines.append(f"{c['name']:<{width}}  {c['cnnkit_ms']:9.2f}  {_fmt(c['torch_ms'], '9.2f')}"
                      f"  {_fmt(c['ratio'], '6.2f')}  {gtxt:>31}")
     lines.append("")
-    lines.append(f"{'naive loops vs fast':<{width}}  {'naive ms':>9}  {'fast ms':>9}  {'speed-up':>8}")
+    lines.append(f"{'naive loops vs fast':<{width}}  {'naive ms':>9}  {'fast ms':>9}"
+                 f"  {'speed-up':>8}")
     for r in result["naive"]:
         lines.append(f"{r['name']:<{width}}  {r['naive_ms']:9.2f}  {r['fast_ms']:9.2f}"
                      f"  {r['speedup']:7.1f}x")

@@ -1,11 +1,11 @@
 """``cnnkit bench``: time the fast reference layers against PyTorch (issue 7)."""
+import argparse
 import json
 import os
 import sys
 
 
 def _positive_int(text):
-    import argparse
     try:
         value = int(text)
     except ValueError:
