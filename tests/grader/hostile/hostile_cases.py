@@ -502,6 +502,12 @@ CASES = [
             _in_bn_backward("import time\ntime.sleep(10**6)"),
             zeroed={"spatial_batchnorm_backward"}, intact=NOT_BN_BACKWARD,
             check=_first_case({"timeout"})),
+    Hostile("disables_timer", "stops the harness's per-group timer, then sleeps forever",
+            _in_bn_backward("import signal, time\nsignal.setitimer(signal.ITIMER_REAL, 0)\n"
+                            "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                            "time.sleep(10**6)"),
+            zeroed={"spatial_batchnorm_backward"}, intact=NOT_BN_BACKWARD,
+            check=_first_case({"timeout", "crashed"})),
     Hostile("fork_bomb", "fork bomb",
             _in_bn_backward("import os\nwhile True:\n    try:\n        os.fork()\n"
                             "    except OSError:\n        pass"),

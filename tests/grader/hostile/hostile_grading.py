@@ -37,6 +37,14 @@ SETTINGS = {"--assignment": "cnn", "--workers": "2", "--timeout": "6", "--memory
             "--heldout": "10"}
 #: a hung grader fails the run instead of hanging CI
 GRADER_TIMEOUT_SECONDS = 900
+#: The course secret of the suite. Chosen so that every hidden ThreeLayerConvNet
+#: initialisation case has weights of at least 60 elements: the grader's check of
+#: the initial weights' standard deviation (within 0.6-1.6 x weight_scale) fails a
+#: correct random initialisation with probability ~1% at 18 elements (~3e-6 at 66),
+#: which would make "graded in a batch == graded alone" fail by chance.
+#: ``test_suite_secret_avoids_small_init_cases`` keeps this true.
+SUITE_SECRET = "hostile-suite-secret-01268-0000000000000000"
+MIN_INIT_ELEMENTS = 60
 #: environment variables a grader might leak; set in the grading process during the batch
 LEAKY_ENV = {"NBGRADER_EXECUTION": "autograde", "GRADESCOPE_SUBMISSION": "1",
              "CNNKIT_GRADING": "1"}
@@ -58,6 +66,22 @@ class Batch:
     before: dict
     after: dict
     received: list = field(default_factory=list)
+
+
+def smallest_init_weight(secret_key):
+    """Fewest elements of any weight in the hidden ThreeLayerConvNet initialisation cases."""
+    from cnnkit.grader.testbank import get_assignment
+    assignment = get_assignment("cnn")
+    sizes = []
+    for index in range(assignment.group("three_layer_convnet").n_cases):
+        case = assignment.make_case(secret_key, "three_layer_convnet", index)
+        if case.call["kind"] != "model_init":
+            continue
+        kw = case.call["kwargs"]
+        C, H, W = kw["input_dim"]
+        F, fs, hidden = kw["num_filters"], kw["filter_size"], kw["hidden_dim"]
+        sizes += [F * C * fs * fs, F * (H // 2) * (W // 2) * hidden, hidden * kw["num_classes"]]
+    return min(sizes)
 
 
 def write_tiny_cifar(folder, n=20, seed=0):
@@ -100,7 +124,7 @@ def make_targets(root, port):
     instructor = root / "instructor"
     instructor.mkdir()
     secret = instructor / "course.secret"
-    secret.write_text("0123456789abcdef" * 4 + "\n")
+    secret.write_text(SUITE_SECRET + "\n")
     canary = instructor / "canary.txt"
     canary.write_text("planted outside every sandbox\n")
     course = root / "course"

@@ -12,7 +12,8 @@ import json
 import pytest
 
 from hostile_cases import BY_SID, CASES, GROUPS, NOTEBOOK_EDITS
-from hostile_grading import HONEST, hostile_batch, probe_paths  # noqa: F401 (fixture)
+from hostile_grading import (HONEST, MIN_INIT_ELEMENTS, SUITE_SECRET,  # noqa: F401 (fixture)
+                             hostile_batch, probe_paths, smallest_init_weight)
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +33,11 @@ def comparable(record):
                         "no_credit": g["no_credit"],
                         "cases": [{k: c.get(k) for k in ("index", "status", "message", "value")}
                                   for c in g["cases"]]} for g in record["groups"]]}
+
+
+def test_suite_secret_avoids_small_init_cases():
+    # otherwise a correct random initialisation can fail by chance (see SUITE_SECRET)
+    assert smallest_init_weight(SUITE_SECRET.encode()) >= MIN_INIT_ELEMENTS
 
 
 def test_batch_finished_in_bounded_time_with_every_student(hostile_batch):
