@@ -95,6 +95,8 @@ _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "o
 _READ_CHUNK = 1 << 20
 _GRACE_SECONDS = 2.0
 _RSS_INTERVAL = 0.25
+_DISK_INTERVAL = 1.0
+_MAX_ENTRIES = 100_000  # files and folders a work folder may hold
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class Limits:
         root, also the memory of all the sandbox's processes together.
     max_processes : processes and threads of the sandbox user (RLIMIT_NPROC).
     file_size_mb : largest file the program may write (RLIMIT_FSIZE); also the size
-        of the private ``/tmp``.
+        of the private ``/tmp`` and the most its work folder may hold in total
+        (checked every second by the parent).
     open_files : file descriptors per process (RLIMIT_NOFILE).
     output_bytes : bytes of stdout and of stderr kept in the result (the rest is read
         and discarded).
@@ -546,6 +549,26 @@ def _resident_mb(uid, limit_mb):
     return sum(p for p in pss if p is not None) / 1024
 
 
+def _disk_usage(folder, max_entries):
+    """``(MiB on disk, entries)`` under ``folder``; counting stops past ``max_entries``."""
+    blocks, entries, pending = 0, 0, [str(folder)]
+    while pending and entries <= max_entries:
+        try:
+            scanned = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in scanned:
+            entries += 1
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            blocks += st.st_blocks
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+    return blocks * 512 / (1 << 20), entries
+
+
 def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_fds=(),
                rss_uid=None):
     """Start ``command``, read its output and status pipe, enforce the wall clock.
@@ -571,8 +594,8 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_
     room = {out_fd: limits.output_bytes, err_fd: limits.output_bytes, status_r: 1 << 16}
     totals = dict.fromkeys(kept, 0)
     open_fds = set(kept)
-    stopped, resident, grace_end = None, 0.0, None
-    next_check = start + _RSS_INTERVAL
+    stopped, resident, grace_end, disk = None, 0.0, None, (0.0, 0)
+    next_check, next_disk = start + _RSS_INTERVAL, start + _DISK_INTERVAL
     try:
         while open_fds:
             now = time.monotonic()
@@ -582,6 +605,11 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_
                     resident = max(resident, _resident_mb(rss_uid, limits.memory_mb))
                     if resident > limits.memory_mb:
                         stopped = "memory"
+                if stopped is None and now >= next_disk:
+                    next_disk = now + _DISK_INTERVAL
+                    disk = _disk_usage(cwd, _MAX_ENTRIES)
+                    if disk[0] > limits.file_size_mb or disk[1] > _MAX_ENTRIES:
+                        stopped = "disk"
                 if stopped is None and now >= deadline:
                     stopped = "wall"
                 if stopped:
@@ -618,7 +646,7 @@ def _supervise(command, status_r, status_w, limits, cwd, env, sweep=None, extra_
         except ValueError:
             final = {}
     return {"started": bool(status_lines) and status_lines[0] == "started",
-            "final": final, "stopped": stopped, "resident_mb": resident,
+            "final": final, "stopped": stopped, "resident_mb": resident, "disk": disk,
             "returncode": proc.returncode,
             "wall": time.monotonic() - start,
             "out": (bytes(kept[out_fd]), totals[out_fd]),
@@ -650,6 +678,10 @@ def _result(run, limits, isolation):
     if run["stopped"] == "wall":
         status, code = "timeout", None
         notes.append(f"killed at the wall-clock limit of {limits.wall_seconds:g} s")
+    elif run["stopped"] == "disk":
+        status, code = "error", None
+        notes.append(f"killed: its folder held {run['disk'][0]:.0f} MB in {run['disk'][1]} "
+                     f"files, over the limit of {limits.file_size_mb} MB or {_MAX_ENTRIES} files")
     elif run["stopped"] == "memory":
         status, code = "oom", None
         notes.append(f"killed: its processes used {run['resident_mb']:.0f} MB together, over "

@@ -524,3 +524,21 @@ def test_memory_spread_over_processes_counts_together(workdir):
                      r"memory limit of 512 MB", result.stderr)
     assert result.wall_seconds < 10
     assert processes_of(sandbox_uid(result)) == []
+
+
+def test_filling_the_work_folder_is_stopped(workdir):
+    result = run_script(workdir, """
+        import time
+        block = b"x" * (4 << 20)
+        for i in range(1000):
+            with open(f"part{i}.bin", "wb") as handle:
+                handle.write(block)  # each file under the file size limit
+            time.sleep(0.01)
+    """, Limits(cpu_seconds=10, wall_seconds=20, memory_mb=512, file_size_mb=16))
+    assert result.status == "error"
+    assert result.returncode is None
+    assert re.search(r"\[sandbox\] killed: its folder held \d+ MB in \d+ files, over the "
+                     r"limit of 16 MB or 100000 files", result.stderr)
+    assert result.wall_seconds < 10
+    written = sum(p.stat().st_size for p in workdir.glob("part*.bin"))
+    assert written < 1000 * (4 << 20) // 4  # stopped long before its 4 GB
