@@ -49,10 +49,14 @@ symlinks, FIFOs, sockets and device files it left in ``workdir`` are
 removed, so the caller can read result files by name without being sent
 elsewhere or blocked.
 
-What it cannot do: limit the total disk space written into ``workdir`` (only
-each file's size), limit CPU time summed over many processes (each process
-has its own CPU limit; the wall clock bounds the total), or stop a program
-from noticing it is sandboxed.
+The parent also checks, every second, that ``workdir`` holds at most
+``file_size_mb`` in total and 100,000 entries (a program writing many files
+under the per-file limit is stopped with status "error").
+
+What it cannot do: stop a burst between two checks (memory: a quarter of a
+second, disk: one second), limit CPU time summed over many processes (each
+process has its own CPU limit; the wall clock bounds the total), or stop a
+program from noticing it is sandboxed.
 """
 from __future__ import annotations
 
