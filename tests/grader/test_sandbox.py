@@ -243,7 +243,8 @@ def test_huge_file_stops_at_the_file_size_limit(workdir):
                 handle.write(block)
     """)
     assert result.status == "error"
-    assert "File too large" in result.stderr
+    # the kernel's file size limit, or the parent's folder size check if it came first
+    assert "File too large" in result.stderr or "killed: its folder held" in result.stderr
     assert (workdir / "huge.bin").stat().st_size <= SMALL.file_size_mb << 20
 
 

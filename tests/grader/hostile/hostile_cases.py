@@ -351,6 +351,13 @@ def _check_checkpoint(record, batch):
     assert not batch.targets.marker.exists()
 
 
+def _check_huge_file(record, batch):
+    """Stopped by the file size limit, or by the folder size check, whichever came first."""
+    _first_case({"error", "crashed", "timeout"})(record, batch)
+    text = _messages(record, "spatial_batchnorm_backward")
+    assert "File too large" in text or "killed: its folder held" in text, text[:800]
+
+
 # ------------------------------------------------------------------ network
 
 NETWORK = """
@@ -532,7 +539,7 @@ CASES = [
             _in_bn_backward("block = b'x' * (1 << 20)\nwith open('huge.bin', 'wb') as f:\n"
                             "    for _ in range(10 * 1024):\n        f.write(block)"),
             zeroed={"spatial_batchnorm_backward"}, intact=NOT_BN_BACKWARD,
-            check=_first_case({"error", "crashed", "timeout"}, words=["File too large"])),
+            check=_check_huge_file),
     Hostile("network", "opens network connections (loopback)", _append(NETWORK),
             intact=set(GROUPS)),
     Hostile("detects_grading", "detects grading from environment variables", _append(DETECTS),
