@@ -174,16 +174,23 @@ def layer_case(group, index, rng, *, module, forward, backward, build, wrt, grad
              "conv_relu_pool_forward": ["@x", "@w", "@b", params.get("conv_param"),
                                         params.get("pool_param")],
              "spatial_batchnorm_forward": ["@x", "@gamma", "@beta", params.get("bn_param")]}
+    # the cache the docstrings prescribe, so a backward is tested even if its forward is wrong
+    canonical = {"conv_backward_naive": ["@x", "@w", "@b", params.get("conv_param")],
+                 "max_pool_backward_naive": ["@x", params.get("pool_param")]}
     call = {"kind": "layer", "module": module, "forward": forward, "backward": backward,
             "args": order[forward], "tripwire": tripwire, "wrt": [], "grads": [],
-            "h": H, "report_arg": 3 if forward == "spatial_batchnorm_forward" else None}
+            "h": H, "report_arg": 3 if forward == "spatial_batchnorm_forward" else None,
+            "canonical_cache": canonical.get(backward),
+            "forward_group": ("spatial_batchnorm_forward"
+                              if backward == "spatial_batchnorm_backward" else None)}
     case = Case(group, index, call, arrays, describe)
     if backward is not None:
         from .expected import REFERENCE, resolve  # the reference fixes dout's shape
         out = REFERENCE[forward](*resolve(call["args"], arrays))[0]
         arrays["dout"] = rng.standard_normal(out.shape)
         call["wrt"], call["grads"] = list(wrt), list(grads)
-        _add_directions(case, rng, wrt)
+        if call["forward_group"]:  # for the derivative-of-your-own-forward check
+            _add_directions(case, rng, wrt)
     return case
 
 

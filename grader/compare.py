@@ -5,9 +5,10 @@ Everything here runs in the parent, in float64, against the reference
 first; then values, with a tolerance relative to the largest expected value.
 A backward pass must match the reference gradients and the grader's own
 numerical gradients. When the student's forward is itself wrong for a case,
-the backward is instead checked as the derivative of the student's own
-forward (directional differences of that forward), so one bug is not paid
-for twice. Messages name the case, the array, the index, expected and got.
+conv and pooling backwards are also tried on the cache their docstrings
+prescribe, and a batch-norm backward is checked as the derivative of the
+student's own forward (directional differences of that forward, credited only
+when that forward passes some forward case), so one bug is not paid for twice. Messages name the case, the array, the index, expected and got.
 """
 import numpy as np
 
@@ -68,8 +69,32 @@ def own_forward_consistent(case, outputs):
     return "" if moved else "your forward does not depend on its inputs"
 
 
-def check_layer(case, outputs, expected):
-    """Verdict (status, message) of a layer case."""
+def gradients_problem(case, outputs, expected, prefix=""):
+    """Why the gradients ``prefix + name`` in ``outputs`` are wrong, or ''."""
+    for gname in case.call["grads"]:
+        if prefix + gname not in outputs:
+            return f"no {gname} returned"
+        got = outputs[prefix + gname]
+        problem = mismatch(gname, got, expected[gname])
+        numeric = expected["numerical"][gname]
+        if not problem and not mismatch(gname, expected[gname], numeric, tol=1e-5):
+            problem = mismatch(f"{gname} (vs. the numerical gradient)", got, numeric, tol=1e-5)
+        if problem:
+            return problem
+    return ""
+
+
+def check_layer(case, outputs, expected, forward_passes=True):
+    """Verdict (status, message) of a layer case.
+
+    A backward passes when its gradients match, computed from the student's
+    own forward cache or (conv and pooling) from the cache the docstring
+    prescribes. Batch norm's cache is the student's own design, so when the
+    student's forward is wrong for the case, its backward passes if it is the
+    exact derivative of that forward, but only if the forward passes at least
+    one forward case (``forward_passes``): a fake forward with its fake
+    derivative earns nothing.
+    """
     problem = mismatch("out", outputs.get("out"), expected["out"]) if "out" in outputs else "no output"
     if not case.call.get("backward"):
         for key in ("after_running_mean", "after_running_var"):
@@ -78,21 +103,19 @@ def check_layer(case, outputs, expected):
                                    outputs.get(key, np.array([])), expected[key])
         return ("failed", problem) if problem else ("passed", "")
     forward_wrong = problem
-    for gname in case.call["grads"]:
-        if gname not in outputs:
-            return "failed", f"no {gname} returned"
-        problem = mismatch(gname, outputs[gname], expected[gname])
-        numeric = expected["numerical"][gname]
-        if not problem and not mismatch(gname, expected[gname], numeric, tol=1e-5):
-            problem = mismatch(f"{gname} (vs. the numerical gradient)", outputs[gname], numeric,
-                               tol=1e-5)
-        if problem:
-            break
+    problem = gradients_problem(case, outputs, expected)
+    if problem and case.call.get("canonical_cache") is not None and \
+            not gradients_problem(case, outputs, expected, prefix="canonical_"):
+        return "passed", ""
     if not problem:
         return "passed", ""
-    if not forward_wrong:
+    if not forward_wrong or not case.call.get("forward_group"):
         return "failed", problem
-    own = own_forward_consistent(case, outputs) if all(g in outputs for g in case.call["grads"]) else "no gradients"
+    if not forward_passes:
+        return "failed", (f"{problem}; your forward is also wrong here ({forward_wrong}) and "
+                          f"fails every {case.call['forward_group']} case")
+    own = (own_forward_consistent(case, outputs)
+           if all(g in outputs for g in case.call["grads"]) else "no gradients")
     if not own:
         return "passed", (f"your forward is wrong for this case ({forward_wrong}), but this "
                           "backward is the correct derivative of your forward, so it earns its credit")
@@ -149,8 +172,8 @@ def check_predict(ctx, outputs):
                     f"({FULL_ACCURACY:.0%} earns full points)"), accuracy
 
 
-def verdict(ctx, case, run):
-    """The :class:`CaseResult` of one case."""
+def verdict(ctx, case, run, passing_groups=frozenset()):
+    """The :class:`CaseResult` of one case (``passing_groups``: groups with a passed case)."""
     if run.status != "ok":
         return CaseResult(case.group, case.index, run.status, f"case {case.index}: {run.message}")
     value = None
@@ -158,8 +181,11 @@ def verdict(ctx, case, run):
         status, message, value = check_predict(ctx, run.outputs)
     else:
         expected = expected_for(ctx.assignment, ctx.secret.key, case.group, case.index)
-        check = check_layer if case.call["kind"] == "layer" else check_model
-        status, message = check(case, run.outputs, expected)
+        if case.call["kind"] == "layer":
+            status, message = check_layer(case, run.outputs, expected,
+                                          case.call.get("forward_group") in passing_groups)
+        else:
+            status, message = check_model(case, run.outputs, expected)
     if message or status != "passed":
         message = f"case {case.index} ({case.describe}): {message}"
     return CaseResult(case.group, case.index, status, message, value)
@@ -188,11 +214,14 @@ def run(ctx, work):
     """Step: one :class:`GroupResult` per group, with a verdict per case."""
     from .execute import cases_for
     work.groups = []
-    for g in ctx.assignment.groups:
+    passing = set()
+    for g in ctx.assignment.groups:  # forward groups come before their backward groups
         raw = work.raw[g.name]
         cases = cases_for(ctx, g.name)
         result = GroupResult(g.name, g.points, seconds=raw.seconds)
-        result.cases = [verdict(ctx, c, r) for c, r in zip(cases, raw.cases)]
+        result.cases = [verdict(ctx, c, r, frozenset(passing)) for c, r in zip(cases, raw.cases)]
+        if any(c.status == "passed" for c in result.cases):
+            passing.add(g.name)
         result.note = rule_breaks(ctx, work, g, raw)
         result.no_credit = bool(result.note)
         work.groups.append(result)

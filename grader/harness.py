@@ -128,6 +128,19 @@ def run_layer(call, arrays):
     TRIPWIRE["active"] = False
     for name, g in zip(call["grads"], grads):
         out[name] = as_plain_array(g, f"{call['backward']}'s {name}")
+    if call.get("canonical_cache") is not None:  # the backward on the documented cache
+        try:
+            TRIPWIRE["active"] = bool(call.get("tripwire"))
+            cache = tuple(resolve(call["canonical_cache"], arrays))
+            grads = unpack(backward(arrays["dout"].copy(), cache), len(call["grads"]), "")
+            for name, g in zip(call["grads"], grads):
+                out[f"canonical_{name}"] = as_plain_array(g, name)
+        except Exception:
+            pass  # the student's own cache is what counts then
+        finally:
+            TRIPWIRE["active"] = False
+    if not call.get("forward_group"):
+        return out
     # the student's own forward on perturbed inputs, for the directional derivative check
     names = [a[1:] if isinstance(a, str) else None for a in call["args"]]
     for name in call["wrt"]:

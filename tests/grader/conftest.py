@@ -7,8 +7,8 @@ import pytest
 from cnnkit.grader.assign import build_package
 from cnnkit.grader.demo import source_dir
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
-from grader_helpers import (CRASH_ONE_CASE, FAST_LAYER_CHEATS, SECRET, add_rigged_checkpoint,
-                            write_fake_cifar)
+from grader_helpers import (CONSISTENT_FAKES, CRASH_ONE_CASE, FAST_LAYER_CHEATS, SECRET,
+                            add_rigged_checkpoint, write_fake_cifar)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def graded_batch(tmp_path_factory, builds, secret_file, fake_data):
     for m in MISTAKES:
         shutil.copytree(subs / "correct", subs / m.name)
         apply(subs / m.name, m)
-    for name, edits in FAST_LAYER_CHEATS.items():
+    for name, edits in {**FAST_LAYER_CHEATS, **CONSISTENT_FAKES}.items():
         shutil.copytree(subs / "correct", subs / name)
         for path, old, new in edits:
             text = (subs / name / path).read_text() if (subs / name / path).exists() else ""

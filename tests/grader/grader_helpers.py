@@ -90,3 +90,23 @@ FAST_LAYER_CHEATS = {
          _FORWARD + "    from nndl.helpers import convolve\n"
          "    return convolve(x, w, b, conv_param)[0], (x, w, b, conv_param)\n")),
 }
+
+
+#: a wrong forward with its own exact derivative: no backward credit may come of it
+CONSISTENT_FAKES = {
+    "fake_batchnorm": (
+        ("nndl/conv_layers.py", "    out, cache = None, None\n    N, C, H, W = x.shape\n",
+         "    out = x * gamma[None, :, None, None] + beta[None, :, None, None]\n"
+         "    return out, (x, gamma)\n    N, C, H, W = x.shape\n"),
+        ("nndl/conv_layers.py", "    dx, dgamma, dbeta = None, None, None\n    bn_cache",
+         "    x, gamma = cache\n    return (dout * gamma[None, :, None, None],\n"
+         "            (dout * x).sum(axis=(0, 2, 3)), dout.sum(axis=(0, 2, 3)))\n"
+         "    bn_cache")),
+    "fake_conv": (
+        ("nndl/conv_layers.py", _FORWARD,
+         _FORWARD + "    return np.full((x.shape[0], w.shape[0], 1, 1), x.sum() + w.sum() + b.sum()), "
+         "(x, w, b, conv_param)\n"),
+        ("nndl/conv_layers.py", "    x, w, b, conv_param = cache\n",
+         "    x, w, b, conv_param = cache\n    t = dout.sum()\n"
+         "    return np.full(x.shape, t), np.full(w.shape, t), np.full(b.shape, t)\n")),
+}

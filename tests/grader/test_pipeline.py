@@ -121,3 +121,15 @@ def test_naive_function_using_the_fast_layers_gets_no_credit_and_is_told_why(
     assert record["total"] == CNN.max_total - conv["max_score"]
     page = (graded_batch[1] / "out" / student / "feedback.html").read_text()
     assert "no credit for conv_forward_naive" in page
+
+
+@pytest.mark.parametrize("student, forward, backward", [
+    ("fake_conv", "conv_forward_naive", "conv_backward_naive"),
+    ("fake_batchnorm", "spatial_batchnorm_forward", "spatial_batchnorm_backward")])
+def test_a_fake_forward_with_its_exact_derivative_earns_nothing(graded_batch, student, forward,
+                                                               backward):
+    got = scores(by_id(graded_batch[0])[student])
+    assert got[forward] == 0 and got[backward] == 0
+    full = {g.name: g.points for g in CNN.groups}
+    assert {k: v for k, v in got.items() if k not in (forward, backward)} == \
+           {k: v for k, v in full.items() if k not in (forward, backward)}
