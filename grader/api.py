@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import numbers
 import shutil
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -91,6 +92,18 @@ def previous_record(out, sub, ctx):
     return record if same else None
 
 
+def _instructor_notebooks(assignment):
+    """The release's protected notebook cells, or None without the assignment source."""
+    from .notebook_check import instructor_cells
+    if assignment.name != "cnn":
+        return None
+    try:
+        return instructor_cells()
+    except Exception as err:  # no source, or it does not build: skip the check, say so
+        print(f"cnnkit grade: notebook cells not checked ({err})", file=sys.stderr)
+        return None
+
+
 def _progress(total, enabled):
     if not enabled:
         return None
@@ -148,7 +161,8 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         ctx = GradingContext(assignment=assign, secret=secret_obj,
                              limits=limits_for(timeout, int(memory_mb)), out=out,
                              heldout=held, heldout_problem=problem,
-                             grader_key=grader_key(assign, held, problem))
+                             grader_key=grader_key(assign, held, problem),
+                             notebooks=_instructor_notebooks(assign))
         result = BatchResult(out)
         todo = []
         for sub in found:

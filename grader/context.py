@@ -42,6 +42,7 @@ class GradingContext:
     heldout: HeldOut | None = None
     heldout_problem: str = "" # why held-out data is missing, shown to the instructor
     grader_key: str = ""      # changes when anything that affects scores changes (resume)
+    notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Work:
     groups: list = field(default_factory=list)    # GroupResult, filled by compare and score
     isolation: str = ""
     seconds: float = 0.0
+    notebook_edits: list = field(default_factory=list)
 
     @property
     def total(self):

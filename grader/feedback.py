@@ -26,6 +26,13 @@ def render(record):
     if record["status"] != "graded":
         parts.append(f"<p class='note'>Your submission could not be graded: "
                      f"{e(record['reason'])}</p>")
+    if record.get("notebook_edits"):
+        items = "".join(f"<li>{e(f['notebook'])}" + (f" cell <code>{e(f['grade_id'])}</code>"
+                                                    if f["grade_id"] else "")
+                        + f": {e(f['problem'])}</li>" for f in record["notebook_edits"])
+        parts.append("<div class='note'>Protected notebook cells (tests and locked cells) differ "
+                     "from the release; they earn nothing here, but your instructor sees this:"
+                     f"<ul>{items}</ul></div>")
     parts.append("<table><tr><th>test group</th><th>score</th><th>cases passed</th></tr>")
     for g in record["groups"]:
         passed = sum(c["status"] == "passed" for c in g["cases"])

@@ -4,7 +4,11 @@ Runs in the grading parent only, after the batch. Each test group is a grade
 cell, found by ``grade_id`` (the group's name) among the assignment's
 notebooks; groups with no such cell get one in a notebook called
 :data:`HIDDEN_NOTEBOOK`. Scores go into ``auto_score``, so ``nbgrader
-export`` and formgrader show them. Ungradable students get zeros.
+export`` and formgrader show them, scaled to the cell's ``max_score`` (a
+notebook's ``conv_forward_naive`` test cell worth 3 points gets 3 times the
+fraction of the hidden group earned). Run it after ``nbgrader autograde``: the
+hidden tests' verdict then replaces the visible test's for those cells.
+Ungradable students get zeros.
 """
 from pathlib import Path
 
@@ -72,7 +76,8 @@ def write_scores(course_root, assignment, records):
             scores = {g["name"]: g["score"] for g in r["groups"]}
             for g in assignment.groups:
                 grade = _grade(gb, api, g.name, where[g.name], assignment.name, r["student_id"])
-                grade.auto_score = float(scores.get(g.name, 0.0))
+                cell_max = gb.find_grade_cell(g.name, where[g.name], assignment.name).max_score
+                grade.auto_score = round(float(scores.get(g.name, 0.0)) / g.points * cell_max, 4)
                 grade.needs_manual_grade = False
             gb.db.commit()
     return len(records)

@@ -3,10 +3,11 @@
 ``collect`` (:mod:`~cnnkit.grader.collect`) finds the submissions of a batch;
 then every gradable submission goes through :data:`STEPS`:
 
-1. ``execute.run`` - run each test group of the student's code in a sandbox;
-2. ``compare.run`` - compare what came back with the reference, case by case;
-3. ``score.run`` - points per group;
-4. ``report.run`` - write the student's ``grade.json``, ``results.json``, ``feedback.html``.
+1. ``notebook_check.run`` - report deleted or edited test and locked notebook cells;
+2. ``execute.run`` - run the student's code on every hidden case in sandboxes;
+3. ``compare.run`` - compare what came back with the reference, case by case;
+4. ``score.run`` - points per group;
+5. ``report.run`` - write the student's ``grade.json``, ``results.json``, ``feedback.html``.
 
 ``ctx`` (:class:`~cnnkit.grader.context.GradingContext`) is the same for the
 whole batch; ``work`` (:class:`~cnnkit.grader.context.Work`) is the student's
@@ -16,10 +17,10 @@ import sys
 import time
 import traceback
 
-from . import compare, execute, report, score
+from . import compare, execute, notebook_check, report, score
 from .context import Work
 
-STEPS = (execute.run, compare.run, score.run, report.run)
+STEPS = (notebook_check.run, execute.run, compare.run, score.run, report.run)
 
 
 def grade_one(ctx, submission):

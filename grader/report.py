@@ -9,7 +9,7 @@ isolation used). Every file is written atomically.
 import csv
 import io
 
-from . import feedback
+from . import feedback, notebook_check
 from .atomic import write_json, write_text
 
 RECORD = "grade.json"
@@ -23,7 +23,7 @@ def student_record(ctx, work, grader_key):
             "secret": ctx.secret.fingerprint, "grader": grader_key,
             "total": round(work.total, 2), "max_total": ctx.assignment.max_total,
             "groups": [g.to_dict() for g in work.groups], "isolation": work.isolation,
-            "seconds": round(work.seconds, 3)}
+            "seconds": round(work.seconds, 3), "notebook_edits": work.notebook_edits}
 
 
 def ungradable_record(ctx, sub, grader_key):
@@ -35,7 +35,7 @@ def ungradable_record(ctx, sub, grader_key):
             "groups": [{"name": g.name, "score": 0.0, "max_score": g.points, "note": sub.problem,
                         "no_credit": False, "seconds": 0.0, "cases": []}
                        for g in ctx.assignment.groups],
-            "isolation": "", "seconds": 0.0}
+            "isolation": "", "seconds": 0.0, "notebook_edits": []}
 
 
 def gradescope(record):
@@ -50,6 +50,10 @@ def gradescope(record):
                       "output": "\n".join(lines), "visibility": "visible",
                       "extra_data": {"cases": g["cases"]}})
     output = "" if record["status"] == "graded" else f"Not graded: {record['reason']}"
+    if record.get("notebook_edits"):
+        output += ("\n" if output else "") + ("Protected notebook cells changed (they earn nothing "
+                   "here, but tell your instructor why): " + notebook_check.describe(
+                       record["notebook_edits"]))
     return {"score": record["total"], "execution_time": record["seconds"], "output": output,
             "visibility": "visible", "tests": tests}
 

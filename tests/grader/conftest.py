@@ -8,7 +8,7 @@ from cnnkit.grader.assign import build_package
 from cnnkit.grader.demo import source_dir
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from grader_helpers import (CONSISTENT_FAKES, CRASH_ONE_CASE, FAST_LAYER_CHEATS, SECRET,
-                            add_rigged_checkpoint, write_fake_cifar)
+                            add_rigged_checkpoint, edit_notebooks, write_fake_cifar)
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +53,8 @@ def graded_batch(tmp_path_factory, builds, secret_file, fake_data):
             text = (subs / name / path).read_text() if (subs / name / path).exists() else ""
             assert old in text, (name, path, old)
             (subs / name / path).write_text(text.replace(old, new, 1))
+    shutil.copytree(subs / "correct", subs / "edited_notebook")
+    edit_notebooks(subs / "edited_notebook")
     shutil.copytree(subs / "correct", subs / "crash_one_case")
     path = subs / "crash_one_case" / "nndl" / "conv_layers.py"
     path.write_text(path.read_text().replace(*CRASH_ONE_CASE, 1))

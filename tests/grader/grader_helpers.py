@@ -110,3 +110,16 @@ CONSISTENT_FAKES = {
          "    x, w, b, conv_param = cache\n    t = dout.sum()\n"
          "    return np.full(x.shape, t), np.full(w.shape, t), np.full(b.shape, t)\n")),
 }
+
+
+def edit_notebooks(folder):
+    """Delete the conv_forward_naive test cell and edit the 'setup' locked cell."""
+    import json
+    path = folder / "1-ConvLayers.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"] = [c for c in nb["cells"]
+                   if c["metadata"].get("nbgrader", {}).get("grade_id") != "conv_forward_naive"]
+    for c in nb["cells"]:
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "setup":
+            c["source"] = "print('I changed the setup')\n"
+    path.write_text(json.dumps(nb))

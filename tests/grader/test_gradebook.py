@@ -53,11 +53,12 @@ def test_existing_grade_cells_with_the_group_name_are_used(tiny, tmp_path, build
     with nbapi.Gradebook(url) as gb:
         gb.add_assignment("tiny")
         gb.add_notebook("conv_layers", "tiny")
-        gb.add_grade_cell("conv_forward_naive", "conv_layers", "tiny", max_score=10,
+        gb.add_grade_cell("conv_forward_naive", "conv_layers", "tiny", max_score=3,
                           cell_type="code")
     shutil.copytree(builds["solution"], tmp_path / "subs" / "alice")
     grade_submissions(tmp_path / "subs", tmp_path / "out", assignment="tiny",
                       secret=secret_file, nbgrader=course)
     with nbapi.Gradebook(url) as gb:
-        assert gb.find_grade("conv_forward_naive", "conv_layers", "tiny", "alice").score == 10.0
+        # scaled to the notebook cell's points: full marks on the hidden group = 3 of 3
+        assert gb.find_grade("conv_forward_naive", "conv_layers", "tiny", "alice").score == 3.0
         assert [nb.name for nb in gb.find_assignment("tiny").notebooks] == ["conv_layers"]

@@ -133,3 +133,16 @@ def test_a_fake_forward_with_its_exact_derivative_earns_nothing(graded_batch, st
     full = {g.name: g.points for g in CNN.groups}
     assert {k: v for k, v in got.items() if k not in (forward, backward)} == \
            {k: v for k, v in full.items() if k not in (forward, backward)}
+
+
+def test_edited_notebook_cells_are_reported_against_the_instructors_copies(graded_batch):
+    record = by_id(graded_batch[0])["edited_notebook"]
+    assert record["total"] == CNN.max_total  # notebook cells earn nothing here either way
+    assert record["notebook_edits"] == [
+        {"notebook": "1-ConvLayers.ipynb", "grade_id": "setup", "problem": "cell edited"},
+        {"notebook": "1-ConvLayers.ipynb", "grade_id": "conv_forward_naive",
+         "problem": "cell deleted (or its nbgrader metadata removed)"}]
+    assert by_id(graded_batch[0])["correct"]["notebook_edits"] == []
+    results = json.loads((graded_batch[1] / "out" / "edited_notebook" / "results.json")
+                         .read_text())
+    assert "1-ConvLayers.ipynb cell 'conv_forward_naive': cell deleted" in results["output"]
