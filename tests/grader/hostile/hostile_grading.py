@@ -153,14 +153,18 @@ def build_students(correct, submissions, targets, hostile):
         case.apply(folder, targets)
 
 
-def grade(submissions, out, targets, data, env=None, **settings):
-    """Run ``cnnkit grade`` in a child process; returns (records by id, exit status, stderr)."""
+def grade(submissions, out, targets, data, env=None, timeout=GRADER_TIMEOUT_SECONDS,
+          **settings):
+    """Run ``cnnkit grade`` in a child process; returns (records by id, exit status, stderr).
+
+    Raises ``subprocess.TimeoutExpired`` when the grader runs over ``timeout`` seconds.
+    """
     options = {**SETTINGS, "--out": str(out), "--secret": str(targets.secret),
                "--data": str(data), **settings}
     argv = [sys.executable, "-m", "cnnkit.grader.cli", "grade", str(submissions),
             "--no-progress", *(x for item in options.items() for x in item)]
     done = subprocess.run(argv, env={**os.environ, **(env or {})}, capture_output=True,
-                          text=True, timeout=GRADER_TIMEOUT_SECONDS)
+                          text=True, timeout=timeout)
     records = {}
     for path in sorted(Path(out).glob("*/grade.json")):
         record = json.loads(path.read_text())

@@ -8,12 +8,18 @@ nothing outside the sandbox changed.
 """
 import csv
 import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from hostile_cases import BY_SID, CASES, GROUPS, NOTEBOOK_EDITS
-from hostile_grading import (HONEST, MIN_INIT_ELEMENTS, SUITE_SECRET,  # noqa: F401 (fixture)
-                             hostile_batch, probe_paths, smallest_init_weight)
+from hostile_grading import (HONEST, MIN_INIT_ELEMENTS, SOURCE,  # noqa: F401 (fixture)
+                             SUITE_SECRET, build_package, grade, hostile_batch, make_targets,
+                             probe_paths, smallest_init_weight, write_tiny_cifar)
 
 pytestmark = pytest.mark.slow
 
@@ -140,3 +146,26 @@ def test_notebook_edit_is_reported(hostile_batch, sid):
     notebook, grade_id = NOTEBOOK_EDITS[sid]
     text = json.dumps(hostile_batch.records[sid])
     assert notebook in text and grade_id in text
+
+
+@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired,
+                   reason="grader/collect.py fingerprint_folder opens every file of a "
+                          "submission, and open() of a FIFO blocks the whole batch forever")
+def test_fifo_or_symlink_in_a_submission_does_not_hang_the_batch():
+    root = Path(tempfile.mkdtemp(prefix="cnnkit-hostile-fifo-"))
+    try:
+        build_package(SOURCE, root / "correct", solutions=True)
+        targets = make_targets(root, 0)
+        targets.submissions.mkdir()
+        for sid in ("honest_full", "special_files"):
+            shutil.copytree(root / "correct", targets.submissions / sid)
+        nndl = targets.submissions / "special_files" / "nndl"
+        os.mkfifo(nndl / "notes.txt")
+        os.symlink(targets.secret, nndl / "secret_link.py")
+        os.symlink("/dev/stdin", nndl / "stdin_link.py")
+        records, status, stderr = grade(targets.submissions, targets.out, targets,
+                                        write_tiny_cifar(root / "data"), timeout=60)
+        assert status == 0, stderr[-2000:]
+        assert records["special_files"]["total"] == records["honest_full"]["total"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
