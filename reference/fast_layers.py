@@ -321,22 +321,33 @@ def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
     running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
     running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
     x3 = x.reshape(N, C, H * W)
+    count = N * H * W
+    x_hat = np.empty(x3.shape, dtype=np.result_type(x, running_mean))
+    out = np.empty(x3.shape, dtype=x.dtype)
+    mean = np.empty(C, dtype=x_hat.dtype)
+    var = np.empty(C, dtype=x_hat.dtype)
+    inv_std = np.empty(C, dtype=np.result_type(x_hat, eps))
+
+    def work(c0, c1, _step):                  # one range of channels
+        xh = x_hat[:, c0:c1]
+        if mode == "train":
+            mean[c0:c1] = x3[:, c0:c1].sum(axis=(0, 2)) / count
+            np.subtract(x3[:, c0:c1], mean[c0:c1, None], out=xh)
+            var[c0:c1] = np.einsum("ncp,ncp->c", xh, xh) / count
+        else:
+            mean[c0:c1], var[c0:c1] = running_mean[c0:c1], running_var[c0:c1]
+            np.subtract(x3[:, c0:c1], mean[c0:c1, None], out=xh)
+        inv_std[c0:c1] = 1.0 / np.sqrt(var[c0:c1] + eps)
+        xh *= inv_std[c0:c1, None]
+        np.multiply(xh, gamma[c0:c1, None], out=out[:, c0:c1], casting="same_kind")
+        out[:, c0:c1] += beta[c0:c1, None]
+
+    _map_workers(work, C, 1)
     if mode == "train":
-        count = N * H * W
-        mean = x3.sum(axis=(0, 2)) / count
-        x_hat = x3 - mean[:, None]
-        var = np.einsum("ncp,ncp->c", x_hat, x_hat) / count
         running_mean *= momentum
         running_mean += (1 - momentum) * mean
         running_var *= momentum
         running_var += (1 - momentum) * var
-    else:
-        mean, var = running_mean, running_var
-        x_hat = x3 - mean[:, None]
-    inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat *= inv_std[:, None]
-    out = np.multiply(x_hat, gamma[:, None], dtype=x.dtype)
-    out += beta[:, None]
     return out.reshape(x.shape), (x_hat, gamma, inv_std, mode)
 
 
@@ -352,13 +363,22 @@ def spatial_batchnorm_backward_fast(dout, cache):
         raise ValueError(f"dout has shape {dout.shape}, which does not match the cache "
                          f"(N, C, H*W) = {x_hat.shape}")
     d3 = dout.reshape(N, C, H * W)
-    dbeta = d3.sum(axis=(0, 2))
-    dgamma = np.einsum("ncp,ncp->c", d3, x_hat)
-    scale = (gamma * inv_std)[:, None]
-    if mode == "test":
-        return (d3 * scale).reshape(dout.shape), dgamma, dbeta
     count = N * H * W
-    dx = x_hat * (scale * (dgamma / count)[:, None])
-    dx += scale * (dbeta / count)[:, None]
-    np.subtract(d3 * scale, dx, out=dx)
+    dbeta = np.empty(C, dtype=dout.dtype)
+    dgamma = np.empty(C, dtype=np.result_type(dout, x_hat))
+    dx = np.empty(x_hat.shape, dtype=np.result_type(dout, x_hat, gamma, inv_std))
+
+    def work(c0, c1, _step):                  # one range of channels
+        g, xh, d = dx[:, c0:c1], x_hat[:, c0:c1], d3[:, c0:c1]
+        dbeta[c0:c1] = d.sum(axis=(0, 2))
+        dgamma[c0:c1] = np.einsum("ncp,ncp->c", d, xh)
+        scale = (gamma[c0:c1] * inv_std[c0:c1])[:, None]
+        if mode == "test":
+            np.multiply(d, scale, out=g)
+            return
+        np.multiply(xh, scale * (dgamma[c0:c1] / count)[:, None], out=g)
+        g += scale * (dbeta[c0:c1] / count)[:, None]
+        np.subtract(d * scale, g, out=g)
+
+    _map_workers(work, C, 1)
     return dx.reshape(dout.shape), dgamma, dbeta
