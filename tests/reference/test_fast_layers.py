@@ -348,9 +348,12 @@ def test_missing_extension_end_to_end_in_a_fresh_process():
     assert done.stdout.strip() == "ok"
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(4, 3, 5, 6), (1, 1, 3, 2), (2, 5, 1, 1)], ids=str)
-def test_spatial_batchnorm_fast_matches_naive(shape, dtype, rng):
+def test_spatial_batchnorm_fast_matches_naive(shape, dtype, workers, rng, monkeypatch):
+    controller = FakeBlasController() if workers > 1 else None
+    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (controller, workers))
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
     C = shape[1]
     gamma = rng.standard_normal(C).astype(dtype)
