@@ -281,17 +281,39 @@ def _claim_uid():
     raise RuntimeError(f"no free sandbox uid in {UID_BASE}..{UID_BASE + UID_SPAN - 1}")
 
 
+def _entries(folder):
+    """Every entry under ``folder`` as a ``DirEntry``, iteratively, never following links.
+
+    Unreadable folders, and folders nested too deep to be named by a path, are skipped.
+    """
+    pending = [str(folder)]
+    while pending:
+        try:
+            scanned = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in scanned:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+            except OSError:
+                continue
+            yield entry
+
+
 def _give_to_uid(workdir, uid):
     """Chown ``workdir`` and what it holds to ``uid`` (symlinks and hard links left alone)."""
     os.chown(workdir, uid, uid)
     os.chmod(workdir, 0o700)
-    for root, dirs, files in os.walk(workdir):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            st = os.lstat(path)
-            if os.path.islink(path) or (not os.path.isdir(path) and st.st_nlink > 1):
+    for entry in _entries(workdir):
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if entry.is_symlink() or (not entry.is_dir(follow_symlinks=False)
+                                      and st.st_nlink > 1) or st.st_uid == uid:
                 continue
-            os.chown(path, uid, uid, follow_symlinks=False)
+            os.chown(entry.path, uid, uid, follow_symlinks=False)
+        except OSError:
+            continue
 
 
 def remove_special_files(workdir):
@@ -304,22 +326,14 @@ def remove_special_files(workdir):
     by path either).
     """
     removed = 0
-    pending = [str(workdir)]
-    while pending:
-        folder = pending.pop()
+    for entry in _entries(workdir):
         try:
-            entries = list(os.scandir(folder))
+            if not entry.is_dir(follow_symlinks=False) and not entry.is_file(
+                    follow_symlinks=False):
+                os.unlink(entry.path)
+                removed += 1
         except OSError:
             continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                elif not entry.is_file(follow_symlinks=False):
-                    os.unlink(entry.path)
-                    removed += 1
-            except OSError:
-                continue
     return removed
 
 
@@ -555,21 +569,15 @@ def _resident_mb(uid, limit_mb):
 
 def _disk_usage(folder, max_entries):
     """``(MiB on disk, entries)`` under ``folder``; counting stops past ``max_entries``."""
-    blocks, entries, pending = 0, 0, [str(folder)]
-    while pending and entries <= max_entries:
+    blocks, entries = 0, 0
+    for entry in _entries(folder):
+        entries += 1
+        if entries > max_entries:
+            break
         try:
-            scanned = list(os.scandir(pending.pop()))
+            blocks += entry.stat(follow_symlinks=False).st_blocks
         except OSError:
             continue
-        for entry in scanned:
-            entries += 1
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            blocks += st.st_blocks
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
     return blocks * 512 / (1 << 20), entries
 
 

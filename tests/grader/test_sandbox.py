@@ -543,3 +543,18 @@ def test_filling_the_work_folder_is_stopped(workdir):
     assert result.wall_seconds < 10
     written = sum(p.stat().st_size for p in workdir.glob("part*.bin"))
     assert written < 1000 * (4 << 20) // 4  # stopped long before its 4 GB
+
+
+def test_a_second_run_in_a_folder_left_deep_and_strange_still_works(workdir):
+    first = run_script(workdir, """
+        import os
+        os.link("attack.py", "hardlinked.py")
+        for _ in range(1500):  # deeper than a recursive walk can go
+            os.mkdir("d")
+            os.chdir("d")
+    """)
+    assert first.status == "ok", first.stderr
+    (workdir / "second.py").write_text("print(open('attack.py').read()[:6])\n")
+    second = run_sandboxed(workdir, [sys.executable, "second.py"], SMALL)
+    assert second.status == "ok", second.stderr
+    assert second.stdout == "\nimpor\n"
