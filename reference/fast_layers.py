@@ -260,7 +260,11 @@ def max_pool_forward_fast(x, pool_param):
     N, C = x.shape[:2]
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
     argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
-    _K.maxpool_forward(xc, out, argmax, HP, WP, stride)
+
+    def work(n0, n1, _step):
+        _K.maxpool_forward(xc[n0:n1], out[n0:n1], argmax[n0:n1], HP, WP, stride)
+
+    _map_workers(work, N, _chunk(N, xc[:1].nbytes))
     return out, (x, pool_param, argmax)
 
 
@@ -290,7 +294,12 @@ def max_pool_backward_fast(dout, cache):
     else:
         _, (_, _, argmax) = max_pool_forward_fast(x, pool_param)
     dx = np.empty(x.shape, dtype=x.dtype)
-    _K.maxpool_backward(np.ascontiguousarray(dout, dtype=x.dtype), argmax, dx)
+    dout = np.ascontiguousarray(dout, dtype=x.dtype)
+
+    def work(n0, n1, _step):
+        _K.maxpool_backward(dout[n0:n1], argmax[n0:n1], dx[n0:n1])
+
+    _map_workers(work, x.shape[0], _chunk(x.shape[0], dx[:1].nbytes))
     return dx
 
 

@@ -213,6 +213,19 @@ def test_pool_matches_naive(case, values, kernels, rng):
     assert np.abs(fast_layers.max_pool_backward_fast(dout, cache_naive) - dx_naive).max() < 1e-9
 
 
+def test_pool_shares_images_among_worker_threads(kernels, rng, monkeypatch):
+    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (FakeBlasController(), 2))
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 500)
+    x = rng.integers(0, 4, size=(5, 2, 7, 9)).astype(np.float32)
+    pp = {"pool_height": 3, "pool_width": 3, "stride": 2}
+    out_naive, cache_naive = max_pool_forward_naive(x, pp)
+    out, cache = fast_layers.max_pool_forward_fast(x, pp)
+    np.testing.assert_array_equal(out, out_naive)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    np.testing.assert_allclose(fast_layers.max_pool_backward_fast(dout, cache),
+                               max_pool_backward_naive(dout, cache_naive), rtol=1e-6)
+
+
 def test_pool_ties_go_to_the_first_maximum(kernels):
     x = np.ones((1, 1, 4, 4))
     pp = {"pool_height": 2, "pool_width": 2, "stride": 2}
