@@ -21,8 +21,9 @@ threads, the chunks are shared among that many Python threads, each with a
 single-threaded BLAS, so the copies run in parallel too; otherwise one thread
 walks the chunks and BLAS parallelises each product.
 
-Spatial batch normalization is here too, computed on an (N, C, H*W) view
-instead of the naive layer's copies to and from an (N*H*W, C) matrix.
+Max pooling shares its images among the same workers, and spatial batch
+normalization (here too, computed on an (N, C, H*W) view instead of the naive
+layer's copies to and from an (N*H*W, C) matrix) shares its channels.
 """
 import importlib
 import os
@@ -81,10 +82,11 @@ def _blas_controller():
 
 
 def _map_workers(work, N, step):
-    """Split images ``0..N`` among workers; return ``[work(start, stop, step), ...]``.
+    """Split items ``0..N`` among workers; return ``[work(start, stop, step), ...]``.
 
-    Each call walks a contiguous range of images in chunks of ``step`` and
-    writes only its own images, so running it again is harmless. With several
+    Each call walks a contiguous range of items (images, or channels) in
+    chunks of ``step`` and writes only its own items, so running it again is
+    harmless. With several
     workers, BLAS is limited to one thread while they run. If another thread
     is already using the workers, or no thread can be started (a sandbox's
     process limit), this call runs serially.
