@@ -85,3 +85,30 @@ def run_demo(out, data=None, workers=1, timeout=10, progress=False):
     generate_demo(out / "submissions")
     return grade_submissions(out / "submissions", out / "reports", workers=workers,
                              timeout=timeout, data=data, progress=progress)
+
+
+def generate_batch(folder, n=50):
+    """``n`` example students for measuring the grader: correct, stubs and each mistake in turn.
+
+    The correct ones carry an untrained checkpoint, so the accuracy test runs too. Returns
+    their ids. Used for the submissions-per-minute figure in the grader README.
+    """
+    from ..assign import build_package
+    folder = Path(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        builds = {"correct": Path(tmp) / "solution", "stub": Path(tmp) / "stub"}
+        build_package(source_dir(), builds["correct"], solutions=True)
+        build_package(source_dir(), builds["stub"], solutions=False)
+        save_untrained_checkpoint(builds["correct"])
+        kinds = ["correct", "stub"] + [m.name for m in mistakes.MISTAKES]
+        ids = []
+        for i in range(n):
+            kind = kinds[i % len(kinds)]
+            target = folder / f"s{i:03d}_{kind}"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(builds.get(kind, builds["correct"]), target)
+            for m in mistakes.MISTAKES:
+                if m.name == kind:
+                    mistakes.apply(target, m)
+            ids.append(target.name)
+    return ids

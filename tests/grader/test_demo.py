@@ -34,3 +34,10 @@ def _quick(run_demo):
     def quick(out, data=None, workers=1, timeout=10, progress=False):
         return run_demo(out, data=data, workers=workers, timeout=3, progress=progress)
     return quick
+
+
+def test_generate_batch_cycles_through_the_kinds(tmp_path):
+    from cnnkit.grader.demo import generate_batch
+    ids = generate_batch(tmp_path, 10)
+    assert ids[:3] == ["s000_correct", "s001_stub", "s002_wrong_padding"]
+    assert len(ids) == 10 and (tmp_path / "s000_correct" / "checkpoints" / "challenge.npz").is_file()
