@@ -10,7 +10,7 @@ Two layouts are accepted:
 
 A folder that cannot be graded (no ``nndl/``, a bad name) becomes a
 :class:`Submission` with ``problem`` set, never an exception. The fingerprint
-(sha256 over relative paths and contents, symlinks by their target text) lets
+(sha256 over the relative paths and contents of regular files) lets
 a re-run skip students whose files did not change.
 """
 import hashlib
@@ -20,29 +20,26 @@ from pathlib import Path
 
 from .context import Submission
 from .errors import GraderUsageError
+from .files import regular_files
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 SKIP = {"__pycache__", ".ipynb_checkpoints", ".git"}
 
 
 def fingerprint_folder(folder):
-    """sha256 of every file's relative path and bytes under ``folder`` (links not followed)."""
+    """sha256 of the relative path and bytes of every regular file under ``folder``.
+
+    Links, FIFOs and devices are never opened (see :mod:`cnnkit.grader.files`).
+    """
     h = hashlib.sha256()
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs.sort()
-        dirs[:] = [d for d in dirs if d not in SKIP]
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            h.update(os.path.relpath(path, folder).encode("utf-8", "surrogateescape") + b"\0")
-            if os.path.islink(path):
-                h.update(b"link:" + os.readlink(path).encode("utf-8", "surrogateescape"))
-                continue
-            try:
-                with open(path, "rb") as f:
-                    for chunk in iter(lambda: f.read(1 << 20), b""):
-                        h.update(chunk)
-            except OSError as err:
-                h.update(f"unreadable:{err}".encode())
+    for rel in regular_files(folder):
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            with open(os.path.join(folder, rel), "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError as err:
+            h.update(f"unreadable:{err}".encode())
     return h.hexdigest()
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import is_regular, regular_files
 from .kernels import kernels_for
 from .sandbox import Limits, run_sandboxed
 
@@ -35,7 +36,6 @@ MAX_RESTARTS = 3
 #: largest .py file copied into a sandbox, and largest output file read back
 MAX_SOURCE_BYTES = 2 << 20
 MAX_OUTPUT_BYTES = 64 << 20
-SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
 
 
 @dataclass
@@ -58,18 +58,14 @@ class GroupRun:
 
 
 def copy_sources(folder, dest):
-    """Copy the ``.py`` files under ``folder`` into ``dest``; symlinks are never followed."""
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
-                   and not os.path.islink(os.path.join(root, d))]
-        for name in files:
-            src = os.path.join(root, name)
-            if (not name.endswith(".py") or os.path.islink(src)
-                    or os.path.getsize(src) > MAX_SOURCE_BYTES):
-                continue
-            target = os.path.join(dest, os.path.relpath(src, folder))
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copyfile(src, target)
+    """Copy the ``.py`` files under ``folder`` into ``dest`` (regular files only, links never followed)."""
+    for rel in regular_files(folder):
+        src = os.path.join(folder, rel)
+        if not rel.endswith(".py") or os.path.getsize(src) > MAX_SOURCE_BYTES:
+            continue
+        target = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(src, target)
 
 
 def case_name(case):
@@ -215,14 +211,15 @@ def find_checkpoint(folder, candidates):
     an ``X.npz`` beside it whose JSON names a ``module`` and ``class``.
     """
     def ok(base):
-        files = [folder / (base + s) for s in (".npz", ".json")]
-        return all(f.is_file() and not f.is_symlink() for f in files)
+        return all(is_regular(folder / (base + s)) for s in (".npz", ".json"))
     for base in candidates:
         if ok(base):
             return base
     found = []
-    for spec in sorted(folder.rglob("*.json")):
-        base = str(spec.relative_to(folder))[:-len(".json")]
+    for rel in regular_files(folder):
+        if not rel.endswith(".json"):
+            continue
+        spec, base = folder / rel, rel[:-len(".json")]
         if spec.stat().st_size > 100_000 or not ok(base) or "expected" in spec.parts:
             continue
         try:
@@ -247,8 +244,8 @@ def missing_inputs(ctx, submission, group, case):
                     "last notebook asks.")
         return ""
     path = submission.folder / g.module_file
-    if not path.is_file():
-        return f"{g.module_file} is missing from your submission"
+    if not is_regular(path):
+        return f"{g.module_file} is missing from your submission (or is not a regular file)"
     return ""
 
 

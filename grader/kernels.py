@@ -13,6 +13,8 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
+from .files import is_regular
+
 RELEASE_PYX = "utils/_kernels.pyx"
 
 
@@ -41,7 +43,7 @@ def kernels_for(folder):
     """Path of an extension to copy to ``utils/`` for the submission in ``folder``, or None."""
     found = _compiled()
     student = Path(folder) / RELEASE_PYX
-    if found is None or not student.is_file() or student.is_symlink():
+    if found is None or not is_regular(student):
         return None
     try:
         same = student.read_text(encoding="utf-8") == found[1]

@@ -13,6 +13,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from .files import is_regular
+
 
 def _protected(nb):
     """``{grade_id: source}`` of the test and locked cells of a notebook dict."""
@@ -55,7 +57,7 @@ def check(folder, reference):
     findings = []
     for name, cells in sorted(reference.items()):
         path = Path(folder) / name
-        if not path.is_file():
+        if not is_regular(path):
             findings.append({"notebook": name, "grade_id": "", "problem": "notebook missing"})
             continue
         try:

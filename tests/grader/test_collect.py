@@ -58,3 +58,29 @@ def test_symlinks_are_not_followed(tmp_path):
 def test_missing_root_is_a_usage_error(tmp_path):
     with pytest.raises(GraderUsageError, match="SUBMISSIONS .*missing: not a folder"):
         collect(tmp_path / "missing", CNN)
+
+
+def test_fifos_devices_links_and_deep_folders_are_skipped_not_opened(tmp_path):
+    import os
+    import signal
+    from cnnkit.grader.execute import copy_sources
+    from cnnkit.grader.files import regular_files
+    make(tmp_path / "alice")
+    nndl = tmp_path / "alice" / "nndl"
+    os.mkfifo(nndl / "notes.py")
+    (nndl / "stdin.py").symlink_to("/dev/stdin")
+    levels = [nndl]
+    for _ in range(1200):  # deeper than Python's recursion limit
+        levels.append(levels[-1] / "d")
+        os.mkdir(levels[-1])
+    signal.alarm(20)  # opening the FIFO would block forever
+    try:
+        sub = collect(tmp_path, CNN)[0]
+        assert sub.fingerprint and not sub.problem
+        assert regular_files(tmp_path / "alice") == ["nndl/conv_layers.py"]
+        copy_sources(tmp_path / "alice", tmp_path / "copy")
+        assert regular_files(tmp_path / "copy") == ["nndl/conv_layers.py"]
+    finally:
+        signal.alarm(0)
+        for level in reversed(levels[1:]):  # shutil.rmtree would recurse too deep
+            os.rmdir(level)
