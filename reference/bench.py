@@ -314,6 +314,7 @@ def run_benchmark(repeats=7, tiny=False, use_torch=True, seed=0):
         note = f"PyTorch is not installed, so only cnnkit was timed ({TORCH_INSTALL_HINT})."
     else:
         note = "PyTorch timing was turned off."
+    load_before = _load_average()
     rng = np.random.default_rng(seed)
     cases = []
     for name, x_shape, w_shape, pad in (TINY_CONV_CASES if tiny else CONV_CASES):
@@ -324,8 +325,10 @@ def run_benchmark(repeats=7, tiny=False, use_torch=True, seed=0):
         cases.append(_bn_case(name, x_shape, rng, torch, repeats))
     naive = _naive_case(TINY_NAIVE_CONV if tiny else NAIVE_CONV,
                         TINY_NAIVE_POOL if tiny else NAIVE_POOL, rng, max(1, min(repeats, 3)))
+    machine = machine_info(torch, threads)
+    machine["load_average_before"] = load_before
     return {
-        "machine": machine_info(torch, threads),
+        "machine": machine,
         "settings": {"repeats": repeats, "tiny": tiny, "dtype": "float32", "seed": seed,
                      "threads_source": threads_source},
         "torch_available": torch is not None,
@@ -348,11 +351,12 @@ def format_table(result):
              f"conv parallelism: {m['conv_parallelism']}"]
     if result["note"]:
         lines.append(result["note"])
-    load = m.get("load_average")
-    if load and m["cores"] and load[0] > 0.5 * m["cores"]:
-        lines.append(f"warning: the machine was busy (load average {load[0]:.1f} on "
-                     f"{m['cores']} cores); compare the ratios, not the times, and "
-                     "re-run on a quiet machine for figures to quote.")
+    loads = [v[0] for v in (m.get("load_average_before"), m.get("load_average")) if v]
+    if loads and m["cores"] and max(loads) > 0.5 * m["cores"]:
+        lines.append(f"warning: the machine was busy (1-minute load average "
+                     f"{' then '.join(f'{v:.1f}' for v in loads)} on {m['cores']} cores); "
+                     "compare the ratios, not the times, and re-run on a quiet machine "
+                     "for figures to quote.")
     if m.get("openblas_env"):
         lines.append(f"note: {', '.join(m['openblas_env'])} set; numpy's BLAS may run a "
                      "slower kernel (unset it for this command alone).")
