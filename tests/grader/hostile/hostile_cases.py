@@ -430,6 +430,14 @@ def _check_ungradable(*words):
     return check
 
 
+def _special_files(folder, t):
+    nndl = folder / "nndl"
+    os.mkfifo(nndl / "notes.txt")
+    os.symlink(t.secret, nndl / "secret_link.py")
+    os.symlink("/dev/stdin", nndl / "stdin_link.py")
+    os.symlink("/", folder / "root_link")
+
+
 # --------------------------------------------------------- notebook edits
 
 def _delete_test_cell(folder, t):
@@ -561,15 +569,22 @@ CASES = [
     Hostile("missing_package", "imports a package that is not installed", _missing_package,
             zeroed=set(CODE_GROUPS),
             check=_check_graded_with_message("notinstalled_pkg_cnnkit_hostile")),
+    Hostile("special_files", "a FIFO and symlinks (to the secret, /dev/stdin, /) in its folder",
+            _special_files, intact=set(GROUPS)),
     # notebook edits: graded from the instructor's copies (the .py files decide)
     Hostile("deleted_test_cell", "deleted test cell", _delete_test_cell, intact=set(GROUPS)),
     Hostile("edited_test_cell", "edited test cell", _edit_test_cell, intact=set(GROUPS)),
     Hostile("edited_locked_cell", "edited locked cell", _edit_locked_cell, intact=set(GROUPS)),
 ]
 
-#: the notebook edit each notebook case makes: (notebook, grade_id)
-NOTEBOOK_EDITS = {"deleted_test_cell": ("1-ConvLayers.ipynb", "conv_forward_naive"),
-                  "edited_test_cell": ("1-ConvLayers.ipynb", "conv_backward_naive"),
-                  "edited_locked_cell": ("2-SpatialBatchNorm.ipynb", "setup")}
+#: what the grader must report for each notebook case: (notebook, grade_id, problem)
+NOTEBOOK_EDITS = {
+    "deleted_test_cell": ("1-ConvLayers.ipynb", "conv_forward_naive",
+                          "cell deleted (or its nbgrader metadata removed)"),
+    "edited_test_cell": ("1-ConvLayers.ipynb", "conv_backward_naive", "cell edited"),
+    "edited_locked_cell": ("2-SpatialBatchNorm.ipynb", "setup", "cell edited"),
+    "invalid_notebook_json": ("1-ConvLayers.ipynb", "",
+                              "not a readable notebook (JSONDecodeError)"),
+}
 
 BY_SID = {case.sid: case for case in CASES}

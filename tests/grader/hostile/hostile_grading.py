@@ -99,16 +99,27 @@ def write_tiny_cifar(folder, n=20, seed=0):
 
 
 def snapshot(paths):
-    """sha256 of every file under ``paths`` (missing paths recorded as missing)."""
+    """sha256 of every regular file under ``paths``; links and other files by their kind.
+
+    Symbolic links are recorded by their target and never followed; missing paths
+    are recorded as missing.
+    """
     found = {}
-    for top in paths:
-        top = Path(top)
-        if not top.exists():
+    for top in map(Path, paths):
+        if not top.exists() and not top.is_symlink():
             found[str(top)] = "missing"
             continue
-        files = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
-        for path in files:
-            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        pending = [top]
+        while pending:
+            path = pending.pop()
+            if path.is_symlink():
+                found[str(path)] = "link:" + os.readlink(path)
+            elif path.is_dir():
+                pending.extend(path.iterdir())
+            elif path.is_file():
+                found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                found[str(path)] = "special"
     return found
 
 

@@ -8,18 +8,12 @@ nothing outside the sandbox changed.
 """
 import csv
 import json
-import os
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from hostile_cases import BY_SID, CASES, GROUPS, NOTEBOOK_EDITS
-from hostile_grading import (HONEST, MIN_INIT_ELEMENTS, SOURCE,  # noqa: F401 (fixture)
-                             SUITE_SECRET, build_package, grade, hostile_batch, make_targets,
-                             probe_paths, smallest_init_weight, write_tiny_cifar)
+from hostile_grading import (HONEST, MIN_INIT_ELEMENTS, SUITE_SECRET,  # noqa: F401 (fixture)
+                             hostile_batch, probe_paths, smallest_init_weight)
 
 pytestmark = pytest.mark.slow
 
@@ -110,17 +104,7 @@ def test_secret_and_canary_never_reach_a_report(hostile_batch):
             assert canary not in text, path
 
 
-#: hostile cases that currently gain credit, with how (the grader pipeline owns the fix)
-KNOWN_BREACHES = {
-    "consistent_fakes": "compare.check_layer credits a backward that is the exact derivative "
-                        "of a wrong forward; a trivial forward (sum of the inputs) with its "
-                        "trivial derivative earns all conv_backward_naive points",
-}
-
-
-@pytest.mark.parametrize("sid", [
-    pytest.param(c.sid, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BREACHES[c.sid]))
-    if c.sid in KNOWN_BREACHES else c.sid for c in CASES])
+@pytest.mark.parametrize("sid", [c.sid for c in CASES])
 def test_hostile_submission(hostile_batch, sid):
     case = BY_SID[sid]
     record = hostile_batch.records[sid]
@@ -139,33 +123,16 @@ def test_hostile_submission(hostile_batch, sid):
         case.check(record, hostile_batch)
 
 
-@pytest.mark.xfail(strict=True, reason="the grader does not read notebooks yet: edits of "
-                   "test and locked cells are not reported (issue 5, grader pipeline)")
 @pytest.mark.parametrize("sid", sorted(NOTEBOOK_EDITS))
 def test_notebook_edit_is_reported(hostile_batch, sid):
-    notebook, grade_id = NOTEBOOK_EDITS[sid]
-    text = json.dumps(hostile_batch.records[sid])
-    assert notebook in text and grade_id in text
+    notebook, grade_id, problem = NOTEBOOK_EDITS[sid]
+    record = hostile_batch.records[sid]
+    assert record["notebook_edits"] == [
+        {"notebook": notebook, "grade_id": grade_id, "problem": problem}]
+    results = (hostile_batch.out / sid / "results.json").read_text()
+    assert notebook in results and problem in results
 
 
-@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired,
-                   reason="grader/collect.py fingerprint_folder opens every file of a "
-                          "submission, and open() of a FIFO blocks the whole batch forever")
-def test_fifo_or_symlink_in_a_submission_does_not_hang_the_batch():
-    root = Path(tempfile.mkdtemp(prefix="cnnkit-hostile-fifo-"))
-    try:
-        build_package(SOURCE, root / "correct", solutions=True)
-        targets = make_targets(root, 0)
-        targets.submissions.mkdir()
-        for sid in ("honest_full", "special_files"):
-            shutil.copytree(root / "correct", targets.submissions / sid)
-        nndl = targets.submissions / "special_files" / "nndl"
-        os.mkfifo(nndl / "notes.txt")
-        os.symlink(targets.secret, nndl / "secret_link.py")
-        os.symlink("/dev/stdin", nndl / "stdin_link.py")
-        records, status, stderr = grade(targets.submissions, targets.out, targets,
-                                        write_tiny_cifar(root / "data"), timeout=60)
-        assert status == 0, stderr[-2000:]
-        assert records["special_files"]["total"] == records["honest_full"]["total"]
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def test_honest_notebooks_report_no_edit(hostile_batch):
+    for sid in HONEST:
+        assert hostile_batch.records[sid]["notebook_edits"] == []
