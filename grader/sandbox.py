@@ -393,6 +393,13 @@ def _rlimits(limits, as_root):
     return chosen
 
 
+def _rlimit_names(limits, as_root):
+    """The applied resource limits as text, e.g. ``cpu/as/nproc/fsize/nofile/core``."""
+    order = ("CPU", "AS", "NPROC", "FSIZE", "NOFILE", "CORE")
+    chosen = _rlimits(limits, as_root)
+    return "/".join(name.lower() for name in order if "RLIMIT_" + name in chosen)
+
+
 def _launcher_argv(status_fd, uid, limits, as_root, workdir, argv):
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, str(status_fd), str(uid),
             json.dumps(_rlimits(limits, as_root)), str(workdir), "--", *argv]
@@ -491,7 +498,7 @@ def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root):
         reason = run["err"][0].decode("utf-8", "replace").strip().splitlines()
         return reason[0] if reason else f"exit status {run['returncode']}"
     isolation = (f"bwrap: mount+pid+net+ipc+uts namespaces, {_who(as_root)}, workdir at "
-                 f"{SANDBOX_PATH}, rlimits cpu/as/nproc/fsize/nofile/core")
+                 f"{SANDBOX_PATH}, rlimits {_rlimit_names(limits, as_root)}")
     return _result(run, limits, isolation)
 
 
