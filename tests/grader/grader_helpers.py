@@ -92,7 +92,8 @@ FAST_LAYER_CHEATS = {
 }
 
 
-#: a wrong forward with its own exact derivative: no backward credit may come of it
+#: broken forwards: fakes with their exact derivative (no backward credit may come of it)
+#: and a stub forward beside a correct backward (whose credit must not be lost)
 CONSISTENT_FAKES = {
     "fake_batchnorm": (
         ("nndl/conv_layers.py", "    out, cache = None, None\n    N, C, H, W = x.shape\n",
@@ -102,6 +103,9 @@ CONSISTENT_FAKES = {
          "    x, gamma = cache\n    return (dout * gamma[None, :, None, None],\n"
          "            (dout * x).sum(axis=(0, 2, 3)), dout.sum(axis=(0, 2, 3)))\n"
          "    bn_cache")),
+    "forward_stub_only": (
+        ("nndl/conv_layers.py", _FORWARD,
+         _FORWARD + "    raise NotImplementedError('not done yet')\n"),),
     "fake_conv": (
         ("nndl/conv_layers.py", _FORWARD,
          _FORWARD + "    return np.full((x.shape[0], w.shape[0], 1, 1), x.sum() + w.sum() + b.sum()), "

@@ -146,3 +146,9 @@ def test_edited_notebook_cells_are_reported_against_the_instructors_copies(grade
     results = json.loads((graded_batch[1] / "out" / "edited_notebook" / "results.json")
                          .read_text())
     assert "1-ConvLayers.ipynb cell 'conv_forward_naive': cell deleted" in results["output"]
+
+
+def test_conv_backward_is_graded_even_when_the_forward_is_a_stub(graded_batch):
+    got = scores(by_id(graded_batch[0])["forward_stub_only"])
+    assert got["conv_forward_naive"] == 0
+    assert got["conv_backward_naive"] == CNN.group("conv_backward_naive").points
