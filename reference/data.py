@@ -37,10 +37,11 @@ def cache_dir():
 
 
 def _how_to_get_it(where):
-    return (f"CIFAR-10 was not found at {where}. Get it with `cnnkit data` "
-            f"(downloads {URL} and checks its md5), or point cnnkit at a copy with "
-            "`cnnkit data --from PATH` (the archive cifar-10-python.tar.gz/.tar.xz or "
-            "an extracted cifar-10-batches-py folder), or set CNNKIT_DATA=PATH.")
+    return (f"CIFAR-10 was not found at {where}. Set CNNKIT_DATA=PATH (or pass "
+            "root=PATH) to the archive cifar-10-python.tar.gz/.tar.xz or an extracted "
+            f"cifar-10-batches-py folder; to get it, download {URL} (md5 {MD5}). "
+            "With the cnnkit command installed, `cnnkit data` downloads and checks it, "
+            "and `cnnkit data --from PATH` installs a local copy.")
 
 
 def find_cifar10(root=None):
@@ -195,11 +196,12 @@ def fetch_cifar10(source=None, dest=None, url=URL, md5=MD5):
     except OSError as err:
         partial.unlink(missing_ok=True)
         raise DataError(f"could not download {url} ({err}). If this machine is offline, "
-                        "copy the archive here and run `cnnkit data --from PATH`") from err
+                        "copy the archive here and use it with root=PATH or CNNKIT_DATA=PATH "
+                        "(`cnnkit data --from PATH` with the cnnkit command)") from err
     digest = hashlib.md5(partial.read_bytes()).hexdigest()
     if digest != md5:
         partial.unlink()
         raise DataError(f"downloaded archive has md5 {digest}, expected {md5}: "
-                        "the download is corrupt; run `cnnkit data` again")
+                        "the download is corrupt; download it again")
     os.replace(partial, archive)
     return extract_archive(archive, dest)

@@ -46,11 +46,11 @@ def _load_kernels():
         kernels = importlib.import_module(f"{__package__}._kernels")
     except ImportError as err:
         warnings.warn(
-            "cnnkit.reference.fast_layers: the compiled kernels "
-            f"(cnnkit.reference._kernels) could not be imported ({err}); "
-            "using the slower pure-numpy kernels instead. To compile them, "
-            "reinstall cnnkit with `pip install .` (or `pip install -e .` in a "
-            "checkout), which needs a C compiler; Cython >= 3 is fetched by the build.",
+            f"{__package__}.fast_layers: the compiled kernels "
+            f"({__package__}._kernels) could not be imported ({err}); "
+            "using the slower pure-numpy kernels instead. To compile them, run "
+            "`pip install .` (or `pip install -e .`) again in the folder that holds "
+            "pyproject.toml; this needs a C compiler, and the build fetches Cython >= 3.",
             RuntimeWarning, stacklevel=2)
         return _numpy_kernels, "numpy"
     return kernels, "cython"
