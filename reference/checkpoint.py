@@ -79,16 +79,25 @@ def build_model(spec, params=None):
     cls = getattr(importlib.import_module(spec["module"]), spec["class"])
     model = cls(**spec.get("kwargs", {}))
     if params is not None:
-        missing = sorted(set(model.params) - set(params))
-        if missing:
-            raise ValueError(f"checkpoint has no values for {missing}")
-        for key, value in model.params.items():
-            if params[key].shape != value.shape:
-                raise ValueError(f"checkpoint {key} has shape {params[key].shape}, "
-                                 f"model expects {value.shape}")
-            model.params[key] = params[key].astype(value.dtype)
-        for key, bn_param in _bn_items(model):
-            for stat in ("running_mean", "running_var"):
-                if f"bn{key}.{stat}" in params:
-                    bn_param[stat] = params[f"bn{key}.{stat}"].copy()
+        load_state(model, params)
     return model
+
+
+def load_state(model, state):
+    """Set a model's parameters and batch-norm statistics from ``state``.
+
+    ``state`` is as :func:`model_state` returns; every parameter must be
+    present with the model's shape. Values are copied.
+    """
+    missing = sorted(set(model.params) - set(state))
+    if missing:
+        raise ValueError(f"checkpoint has no values for {missing}")
+    for key, value in model.params.items():
+        if state[key].shape != value.shape:
+            raise ValueError(f"checkpoint {key} has shape {state[key].shape}, "
+                             f"model expects {value.shape}")
+        model.params[key] = state[key].astype(value.dtype, copy=True)
+    for key, bn_param in _bn_items(model):
+        for stat in ("running_mean", "running_var"):
+            if f"bn{key}.{stat}" in state:
+                bn_param[stat] = state[f"bn{key}.{stat}"].copy()

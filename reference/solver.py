@@ -7,6 +7,7 @@ otherwise, ``grads`` having the same keys as ``params``.
 import numpy as np
 
 from . import optim
+from .checkpoint import load_state, model_state
 
 
 class Solver:
@@ -64,6 +65,7 @@ class Solver:
         self.iteration = 0
         self.best_val_acc = 0.0
         self.best_params = {}
+        self._best_state = {}
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
@@ -101,11 +103,17 @@ class Solver:
                 print(message)
         if val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
-            self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+            self._best_state = {k: v.copy() for k, v in model_state(self.model).items()}
+            self.best_params = {k: self._best_state[k] for k in self.model.params}
         return bool(self.on_check and self.on_check(self))
 
     def train(self):
-        """Run the optimisation, then keep the parameters with the best validation accuracy."""
+        """Run the optimisation, then keep the best model seen.
+
+        "Best" is the highest validation accuracy at a check; its parameters
+        and batch-norm running statistics are restored together, so the model
+        scores exactly what it scored then.
+        """
         per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
         total = self.num_epochs * per_epoch
         check_every = max(per_epoch // max(self.checks_per_epoch, 1), 1)
@@ -130,8 +138,8 @@ class Solver:
         if bar is not None:
             bar.close()
             self._bar = None
-        if self.best_params:
-            self.model.params.update(self.best_params)
+        if self._best_state:
+            load_state(self.model, self._best_state)
 
 
 def _progress_bar(total):

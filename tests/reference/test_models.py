@@ -116,3 +116,15 @@ def test_solver_rejects_unknown_options_and_rules(rng):
         R.Solver(model, data, learning_rate=1)
     with pytest.raises(ValueError, match="update_rule 'adamw' is not one of"):
         R.Solver(model, data, update_rule="adamw")
+
+
+def test_solver_restores_best_model_with_batchnorm_statistics(rng):
+    X = rng.standard_normal((60, 3, 8, 8))
+    y = rng.integers(0, 10, 60)
+    data = {"X_train": X[:40], "y_train": y[:40], "X_val": X[40:], "y_val": y[40:]}
+    model = R.ConvNet(input_dim=(3, 8, 8), num_filters=[4], hidden_dims=[10], seed=0)
+    solver = R.Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
+                      batch_size=10, num_epochs=6, checks_per_epoch=2, verbose=False, seed=0)
+    solver.train()
+    final = solver.check_accuracy(data["X_val"], data["y_val"])
+    assert final == solver.best_val_acc == max(solver.val_acc_history)
