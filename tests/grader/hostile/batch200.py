@@ -9,7 +9,7 @@ variant's grade alone (a grade depends only on the files and the secret, so
 equal files must get equal grades), that no hostile student scores more than
 the correct code in any group, and that nothing outside the sandboxes changed.
 
-Run from the repository root (takes about 15 minutes on 2 cores)::
+Run from the repository root (4-6 minutes on 2 busy cores)::
 
     python tests/grader/hostile/batch200.py --n 200 --workers 2
 

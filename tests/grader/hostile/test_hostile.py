@@ -17,8 +17,8 @@ from hostile_grading import (HONEST, MIN_INIT_ELEMENTS, SUITE_SECRET,  # noqa: F
 
 pytestmark = pytest.mark.slow
 
-#: the whole batch (33 students, 2 workers) must end within this; about 150-280 s on
-#: 2 cores depending on load
+#: the whole batch (35 students, 2 workers) must end within this; 120-220 s on 2 cores
+#: shared with other work
 BATCH_BUDGET_SECONDS = 600
 
 
