@@ -293,7 +293,7 @@ def _naive_case(conv_case, pool_case, rng, repeats):
     return rows
 
 
-def run_benchmark(repeats=7, tiny=False, use_torch=True, seed=0):
+def run_benchmark(repeats=7, tiny=False, use_torch=True, seed=0, threads=None):
     """Time every case; return the results as a dict.
 
     Keys: ``machine`` (see :func:`machine_info`), ``settings`` (repeats,
@@ -301,12 +301,27 @@ def run_benchmark(repeats=7, tiny=False, use_torch=True, seed=0):
     or None), ``cases`` (one dict per layer with ``name``, ``kind``,
     ``shapes``, ``cnnkit_ms``, ``torch_ms``, ``ratio`` = cnnkit / torch, and
     for convolutions ``gflops``), and ``naive`` (naive vs fast on a small
-    batch: ``naive_ms``, ``fast_ms``, ``speedup``).
+    batch: ``naive_ms``, ``fast_ms``, ``speedup``). ``threads`` (default: the
+    number numpy's BLAS uses) sets both libraries' thread count; it needs
+    threadpoolctl.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    if threads is None:
+        return _run(repeats, tiny, use_torch, seed, *blas_threads())
+    if threads < 1:
+        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise ValueError("choosing the thread count needs threadpoolctl "
+                         "(pip install threadpoolctl)") from None
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return _run(repeats, tiny, use_torch, seed, threads, "--threads")
+
+
+def _run(repeats, tiny, use_torch, seed, threads, threads_source):
     torch = _import_torch() if use_torch else None
-    threads, threads_source = blas_threads()
     note = None
     if torch is not None:
         torch.set_num_threads(threads)

@@ -32,6 +32,10 @@ def register(subparsers):
                         help="runs per layer; the median is reported (default: 7)")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny shapes that run in seconds (a smoke test, not a benchmark)")
+    parser.add_argument("--threads", type=_positive_int, default=None,
+                        help="threads for both numpy's BLAS and PyTorch (default: what BLAS "
+                             "uses now); on a busy machine --threads 1 gives steadier ratios; "
+                             "needs threadpoolctl")
     parser.add_argument("--no-torch", action="store_true",
                         help="time cnnkit only, even if PyTorch is installed")
     parser.set_defaults(func=run)
@@ -42,7 +46,12 @@ def run(args):
     """Run the benchmark for parsed ``args``; return the exit status."""
     from .bench import format_table, run_benchmark
 
-    result = run_benchmark(repeats=args.repeats, tiny=args.tiny, use_torch=not args.no_torch)
+    try:
+        result = run_benchmark(repeats=args.repeats, tiny=args.tiny,
+                               use_torch=not args.no_torch, threads=args.threads)
+    except ValueError as err:
+        print(f"cnnkit bench: {err}", file=sys.stderr)
+        return 2
     print(format_table(result))
     if args.json:
         tmp = f"{args.json}.tmp{os.getpid()}"

@@ -1,6 +1,7 @@
 """``cnnkit bench`` on tiny shapes: it runs in seconds, with and without PyTorch."""
 import importlib.util
 import json
+import sys
 
 import pytest
 
@@ -71,3 +72,20 @@ def test_command_line_rejects_bad_repeats(capsys):
         main(["bench", "--repeats", "0"])
     assert exc.value.code == 2
     assert "must be an int >= 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("threadpoolctl") is None,
+                    reason="threadpoolctl is not installed")
+def test_threads_option_sets_the_thread_count():
+    result = bench.run_benchmark(repeats=1, tiny=True, use_torch=False, threads=1)
+    assert result["machine"]["threads"] == 1
+    assert result["settings"]["threads_source"] == "--threads"
+    assert all(info["num_threads"] == 1 for info in result["machine"]["blas"] or [])
+
+
+def test_threads_option_needs_threadpoolctl(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    with pytest.raises(ValueError, match=r"needs threadpoolctl \(pip install threadpoolctl\)"):
+        bench.run_benchmark(repeats=1, tiny=True, use_torch=False, threads=1)
+    assert main(["bench", "--tiny", "--threads", "1", "--no-torch"]) == 2
+    assert "needs threadpoolctl" in capsys.readouterr().err
