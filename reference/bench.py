@@ -103,6 +103,8 @@ def _conv_parallelism():
     controller, threads = fast_layers._blas_controller()
     if controller is None:
         return "BLAS threads inside each product (threadpoolctl not installed)"
+    if threads <= 1:
+        return "one thread, single-threaded BLAS"
     return f"{threads} worker threads, single-threaded BLAS each"
 
 
