@@ -123,6 +123,18 @@ def check_layer(case, outputs, expected, forward_passes=True):
     return "failed", f"{problem}; your forward is also wrong here ({forward_wrong}) and {own}"
 
 
+def init_std_bounds(weight_scale, n):
+    """Accepted range of the sample std of ``n`` weights drawn from N(0, weight_scale**2).
+
+    The sample std's relative spread is about ``1/sqrt(2n)``; five such spreads
+    either side make a correct initialisation fail with negligible probability
+    (under 1e-5 even for a handful of weights), while a forgotten scale or zero
+    weights still fail.
+    """
+    spread = 5 / np.sqrt(2 * n)
+    return weight_scale * max(0.05, 1 - spread), weight_scale * (1 + spread)
+
+
 def check_model(case, outputs, expected):
     kind, kw = case.call["kind"], case.call["kwargs"]
     if kind == "model_init":
@@ -137,7 +149,8 @@ def check_model(case, outputs, expected):
                 return "failed", f"{name} should start at zero"
             if key[6] == "W":
                 std, ws = float(np.std(got)), kw["weight_scale"]
-                if not 0.6 * ws <= std <= 1.6 * ws:
+                low, high = init_std_bounds(ws, got.size)
+                if not low <= std <= high:
                     return "failed", (f"{name} has standard deviation {std:.3g}; with "
                                       f"weight_scale={ws} it should be about {ws}")
         return "passed", ""

@@ -38,3 +38,14 @@ def test_accuracy_credit_is_full_from_65_percent_and_linear_from_chance():
     assert accuracy_credit(0.65) == accuracy_credit(0.9) == 1.0
     assert accuracy_credit(0.10) == accuracy_credit(0.05) == 0.0
     assert abs(accuracy_credit(0.375) - 0.5) < 1e-12
+
+
+def test_init_check_accepts_small_correct_weights_and_rejects_wrong_scales():
+    from cnnkit.grader.compare import init_std_bounds
+    rng = np.random.default_rng(0)
+    for n in (6, 18, 60, 5000):
+        low, high = init_std_bounds(1e-3, n)
+        stds = (1e-3 * rng.standard_normal((20000, n))).std(axis=1)
+        assert np.all((low <= stds) & (stds <= high)), n
+        assert not low <= 1.0 <= high   # weight_scale forgotten: std 1
+        assert not low <= 0.0 <= high   # all-zero weights
