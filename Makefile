@@ -20,9 +20,14 @@ system-deps:
 	  fi; \
 	fi
 
+# The demo builds its example submissions from assignments/source, so it needs
+# this checkout (an editable install). It uses the project's local CIFAR-10
+# archive when present, else $$CNNKIT_DATA or the cache filled by `cnnkit data`.
+LOCAL_CIFAR := $(wildcard ../shared/datasets/cifar-10-python.tar.xz)
+
 demo: system-deps
-	$(PIP) install -q ".[grader]"
-	cnnkit demo
+	$(PIP) install -q -e ".[grader]"
+	cnnkit demo runs/demo $(if $(LOCAL_CIFAR),--data $(LOCAL_CIFAR))
 
 test: system-deps
 	$(PIP) install -q -e ".[dev,bench]"
