@@ -162,7 +162,7 @@ def conv_forward_fast(x, w, b, conv_param):
     dtype = np.result_type(x, w)
     xc = np.ascontiguousarray(x, dtype=dtype)
     xp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=dtype)
-    wk = _filters_as_matrix(w, dtype)
+    wk_t = np.ascontiguousarray(_filters_as_matrix(w, dtype).T)    # (K, F)
     bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
 
@@ -175,7 +175,7 @@ def conv_forward_fast(x, w, b, conv_param):
             _K.pad_to_nhwc(xc[n0:n1], xp[n0:n1], pad)
             cols = cbuf[:m]
             _K.im2col(xp[n0:n1], cols, HH, WW, stride)
-            rows = np.matmul(cols, wk.T, out=obuf[:m])       # (images*P, F)
+            rows = np.matmul(cols, wk_t, out=obuf[:m])       # (images*P, F)
             _K.rows_to_nchw(rows, out[n0:n1], bias)
 
     _map_workers(work, N, _chunk(N, K * P * out.itemsize))
