@@ -369,7 +369,8 @@ def format_table(result):
     if result["note"]:
         lines.append(result["note"])
     loads = [v[0] for v in (m.get("load_average_before"), m.get("load_average")) if v]
-    if loads and m["cores"] and max(loads) > 0.5 * m["cores"]:
+    # the benchmark itself keeps about `threads` cores busy while it runs
+    if loads and m["cores"] and max(loads) > m["cores"] + 0.5:
         lines.append(f"warning: the machine was busy (1-minute load average "
                      f"{' then '.join(f'{v:.1f}' for v in loads)} on {m['cores']} cores); "
                      "compare the ratios, not the times, and re-run on a quiet machine "
