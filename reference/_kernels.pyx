@@ -293,3 +293,133 @@ def maxpool_backward(const real[:, :, :, ::1] dout, const int[:, :, :, ::1] argm
     if bad:
         raise ValueError("maxpool_backward: argmax holds positions outside the "
                          "input plane; pass the cache from max_pool_forward_fast")
+
+
+cdef int _check_rows(str who, Py_ssize_t stride, Py_ssize_t itemsize) except -1:
+    if stride != itemsize:
+        raise ValueError(f"{who}: the last axis must be contiguous")
+    return 0
+
+
+def bn_stats(const real[:, :, :] x, double[::1] mean, double[::1] var):
+    """Per-channel mean and biased variance of x (N, C, P), accumulated in double.
+
+    The batch-norm kernels take (N, C, P) views whose last axis is contiguous,
+    such as a range of channels, so that each worker thread can own some.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = x.shape[2], n, c, p
+    cdef double a0, a1, a2, a3, m, d0, d1, d2, d3, count = <double>(N * P)
+    cdef const real *row
+    if mean.shape[0] != C or var.shape[0] != C:
+        raise ValueError("bn_stats: mean and var must have one entry per channel")
+    _check_rows("bn_stats", x.strides[2], sizeof(real))
+    with nogil:
+        for c in range(C):
+            a0 = a1 = a2 = a3 = 0           # four partial sums hide the add latency
+            for n in range(N):
+                row = &x[n, c, 0]
+                p = 0
+                while p + 4 <= P:
+                    a0 = a0 + row[p]
+                    a1 = a1 + row[p + 1]
+                    a2 = a2 + row[p + 2]
+                    a3 = a3 + row[p + 3]
+                    p = p + 4
+                while p < P:
+                    a0 = a0 + row[p]
+                    p = p + 1
+            m = ((a0 + a1) + (a2 + a3)) / count
+            a0 = a1 = a2 = a3 = 0
+            for n in range(N):
+                row = &x[n, c, 0]
+                p = 0
+                while p + 4 <= P:
+                    d0 = row[p] - m
+                    d1 = row[p + 1] - m
+                    d2 = row[p + 2] - m
+                    d3 = row[p + 3] - m
+                    a0 = a0 + d0 * d0
+                    a1 = a1 + d1 * d1
+                    a2 = a2 + d2 * d2
+                    a3 = a3 + d3 * d3
+                    p = p + 4
+                while p < P:
+                    d0 = row[p] - m
+                    a0 = a0 + d0 * d0
+                    p = p + 1
+            mean[c] = m
+            var[c] = ((a0 + a1) + (a2 + a3)) / count
+
+
+def bn_normalize(const real[:, :, :] x, const double[::1] mean, const double[::1] inv_std,
+                 const double[::1] gamma, const double[::1] beta,
+                 real[:, :, :] x_hat, real[:, :, :] out):
+    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta``, per channel."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = x.shape[2], n, c, p
+    cdef real m, s, g, b, h
+    cdef const real *src
+    cdef real *xh
+    cdef real *dst
+    _check_rows("bn_normalize", x.strides[2], sizeof(real))
+    _check_rows("bn_normalize", x_hat.strides[2], sizeof(real))
+    _check_rows("bn_normalize", out.strides[2], sizeof(real))
+    with nogil:
+        for c in range(C):
+            m, s, g, b = <real>mean[c], <real>inv_std[c], <real>gamma[c], <real>beta[c]
+            for n in range(N):
+                src = &x[n, c, 0]
+                xh = &x_hat[n, c, 0]
+                dst = &out[n, c, 0]
+                for p in range(P):
+                    h = (src[p] - m) * s
+                    xh[p] = h
+                    dst[p] = g * h + b
+
+
+def bn_backward(const real[:, :, :] dout, const real[:, :, :] x_hat,
+                const double[::1] gamma, const double[::1] inv_std, bint train,
+                real[:, :, :] dx, double[::1] dgamma, double[::1] dbeta):
+    """Batch-norm gradients per channel of (N, C, P) arrays.
+
+    ``dbeta = sum(dout)``, ``dgamma = sum(dout * x_hat)`` and, in train mode,
+    ``dx = gamma*inv_std * (dout - dbeta/M - x_hat*dgamma/M)`` with ``M = N*P``
+    (in test mode ``dx = gamma*inv_std * dout``).
+    """
+    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], P = dout.shape[2], n, c, p
+    cdef double sd, sdx, s0, s1, t0, t1, count = <double>(N * P)
+    cdef real k, shift, slope
+    cdef const real *d
+    cdef const real *h
+    cdef real *g
+    _check_rows("bn_backward", dout.strides[2], sizeof(real))
+    _check_rows("bn_backward", x_hat.strides[2], sizeof(real))
+    _check_rows("bn_backward", dx.strides[2], sizeof(real))
+    with nogil:
+        for c in range(C):
+            s0 = s1 = t0 = t1 = 0           # two partial sums each hide the add latency
+            for n in range(N):
+                d = &dout[n, c, 0]
+                h = &x_hat[n, c, 0]
+                p = 0
+                while p + 2 <= P:
+                    s0 = s0 + d[p]
+                    s1 = s1 + d[p + 1]
+                    t0 = t0 + d[p] * h[p]
+                    t1 = t1 + d[p + 1] * h[p + 1]
+                    p = p + 2
+                if p < P:
+                    s0 = s0 + d[p]
+                    t0 = t0 + d[p] * h[p]
+            sd = s0 + s1
+            sdx = t0 + t1
+            dbeta[c] = sd
+            dgamma[c] = sdx
+            k = <real>(gamma[c] * inv_std[c])
+            shift = <real>(gamma[c] * inv_std[c] * sd / count) if train else 0
+            slope = <real>(gamma[c] * inv_std[c] * sdx / count) if train else 0
+            for n in range(N):
+                d = &dout[n, c, 0]
+                h = &x_hat[n, c, 0]
+                g = &dx[n, c, 0]
+                for p in range(P):
+                    g[p] = k * d[p] - shift - slope * h[p]

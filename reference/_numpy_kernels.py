@@ -119,3 +119,33 @@ def maxpool_backward(dout, argmax, dx):
     flat = np.zeros(N * C * H * W, dtype=dx.dtype)
     np.add.at(flat, (plane + argmax).ravel(), dout.ravel())
     dx[...] = flat.reshape(N, C, H, W)
+
+
+def bn_stats(x, mean, var):
+    """Per-channel mean and biased variance of x (N, C, P), accumulated in double."""
+    count = x.shape[0] * x.shape[2]
+    mean[...] = x.sum(axis=(0, 2), dtype=np.float64) / count
+    centred = x - mean[:, None].astype(x.dtype)
+    var[...] = np.einsum("ncp,ncp->c", centred, centred, dtype=np.float64) / count
+
+
+def bn_normalize(x, mean, inv_std, gamma, beta, x_hat, out):
+    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta``, per channel."""
+    dt = x.dtype
+    np.subtract(x, mean.astype(dt)[:, None], out=x_hat)
+    x_hat *= inv_std.astype(dt)[:, None]
+    np.multiply(x_hat, gamma.astype(dt)[:, None], out=out)
+    out += beta.astype(dt)[:, None]
+
+
+def bn_backward(dout, x_hat, gamma, inv_std, train, dx, dgamma, dbeta):
+    """Batch-norm gradients per channel of (N, C, P) arrays (see ``_kernels.pyx``)."""
+    count = dout.shape[0] * dout.shape[2]
+    dbeta[...] = dout.sum(axis=(0, 2), dtype=np.float64)
+    dgamma[...] = np.einsum("ncp,ncp->c", dout, x_hat, dtype=np.float64)
+    dt = dout.dtype
+    k = gamma * inv_std
+    np.multiply(dout, k.astype(dt)[:, None], out=dx)
+    if train:
+        dx -= (k * dbeta / count).astype(dt)[:, None]
+        dx -= x_hat * (k * dgamma / count).astype(dt)[:, None]

@@ -306,13 +306,14 @@ def max_pool_backward_fast(dout, cache):
 
 
 def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
-    """Spatial batch normalization forward pass, computed in place on (N, C, H*W).
+    """Spatial batch normalization forward pass, computed on (N, C, H*W).
 
     Same contract as :func:`conv_layers.spatial_batchnorm_forward` (each
     channel normalised over ``N*H*W`` values; ``bn_param`` with ``mode``,
     optional ``eps`` (1e-5), ``momentum`` (0.9), ``running_mean`` and
     ``running_var`` (C,) created if absent and updated in place in train
-    mode), without the copies to and from an (N*H*W, C) matrix.
+    mode), without the copies to and from an (N*H*W, C) matrix; per-channel
+    sums are accumulated in float64.
 
     Returns out : (N, C, H, W) like ``x``; cache ``(x_hat, gamma, inv_std, mode)``
     with ``x_hat`` (N, C, H*W) the normalised input.
@@ -331,34 +332,32 @@ def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
                              f"got {np.shape(value)}")
     running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
     running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
-    x3 = x.reshape(N, C, H * W)
-    count = N * H * W
-    x_hat = np.empty(x3.shape, dtype=np.result_type(x, running_mean))
+    x3 = np.ascontiguousarray(x).reshape(N, C, H * W)
+    x_hat = np.empty(x3.shape, dtype=x.dtype)
     out = np.empty(x3.shape, dtype=x.dtype)
-    mean = np.empty(C, dtype=x_hat.dtype)
-    var = np.empty(C, dtype=x_hat.dtype)
-    inv_std = np.empty(C, dtype=np.result_type(x_hat, eps))
+    if mode == "train":
+        mean = np.empty(C)
+        var = np.empty(C)
+    else:
+        mean = np.asarray(running_mean, dtype=np.float64)
+        var = np.asarray(running_var, dtype=np.float64)
+    inv_std = np.empty(C)
+    gamma64 = np.asarray(gamma, dtype=np.float64)
+    beta64 = np.asarray(beta, dtype=np.float64)
 
     def work(c0, c1, _step):                  # one range of channels
-        xh = x_hat[:, c0:c1]
         if mode == "train":
-            mean[c0:c1] = x3[:, c0:c1].sum(axis=(0, 2)) / count
-            np.subtract(x3[:, c0:c1], mean[c0:c1, None], out=xh)
-            var[c0:c1] = np.einsum("ncp,ncp->c", xh, xh) / count
-        else:
-            mean[c0:c1], var[c0:c1] = running_mean[c0:c1], running_var[c0:c1]
-            np.subtract(x3[:, c0:c1], mean[c0:c1, None], out=xh)
+            _K.bn_stats(x3[:, c0:c1], mean[c0:c1], var[c0:c1])
         inv_std[c0:c1] = 1.0 / np.sqrt(var[c0:c1] + eps)
-        xh *= inv_std[c0:c1, None]
-        np.multiply(xh, gamma[c0:c1, None], out=out[:, c0:c1], casting="same_kind")
-        out[:, c0:c1] += beta[c0:c1, None]
+        _K.bn_normalize(x3[:, c0:c1], mean[c0:c1], inv_std[c0:c1], gamma64[c0:c1],
+                        beta64[c0:c1], x_hat[:, c0:c1], out[:, c0:c1])
 
     _map_workers(work, C, 1)
     if mode == "train":
         running_mean *= momentum
-        running_mean += (1 - momentum) * mean
+        running_mean += (1 - momentum) * mean.astype(running_mean.dtype)
         running_var *= momentum
-        running_var += (1 - momentum) * var
+        running_var += (1 - momentum) * var.astype(running_var.dtype)
     return out.reshape(x.shape), (x_hat, gamma, inv_std, mode)
 
 
@@ -373,23 +372,15 @@ def spatial_batchnorm_backward_fast(dout, cache):
     if x_hat.shape != (N, C, H * W):
         raise ValueError(f"dout has shape {dout.shape}, which does not match the cache "
                          f"(N, C, H*W) = {x_hat.shape}")
-    d3 = dout.reshape(N, C, H * W)
-    count = N * H * W
-    dbeta = np.empty(C, dtype=dout.dtype)
-    dgamma = np.empty(C, dtype=np.result_type(dout, x_hat))
-    dx = np.empty(x_hat.shape, dtype=np.result_type(dout, x_hat, gamma, inv_std))
+    d3 = np.ascontiguousarray(dout, dtype=x_hat.dtype).reshape(N, C, H * W)
+    dx = np.empty(x_hat.shape, dtype=x_hat.dtype)
+    dgamma = np.empty(C)
+    dbeta = np.empty(C)
+    gamma64 = np.asarray(gamma, dtype=np.float64)
 
     def work(c0, c1, _step):                  # one range of channels
-        g, xh, d = dx[:, c0:c1], x_hat[:, c0:c1], d3[:, c0:c1]
-        dbeta[c0:c1] = d.sum(axis=(0, 2))
-        dgamma[c0:c1] = np.einsum("ncp,ncp->c", d, xh)
-        scale = (gamma[c0:c1] * inv_std[c0:c1])[:, None]
-        if mode == "test":
-            np.multiply(d, scale, out=g)
-            return
-        np.multiply(xh, scale * (dgamma[c0:c1] / count)[:, None], out=g)
-        g += scale * (dbeta[c0:c1] / count)[:, None]
-        np.subtract(d * scale, g, out=g)
+        _K.bn_backward(d3[:, c0:c1], x_hat[:, c0:c1], gamma64[c0:c1], inv_std[c0:c1],
+                       mode == "train", dx[:, c0:c1], dgamma[c0:c1], dbeta[c0:c1])
 
     _map_workers(work, C, 1)
-    return dx.reshape(dout.shape), dgamma, dbeta
+    return (dx.reshape(dout.shape), dgamma.astype(dout.dtype), dbeta.astype(dout.dtype))

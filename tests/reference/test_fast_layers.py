@@ -364,7 +364,7 @@ def test_missing_extension_end_to_end_in_a_fresh_process():
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(4, 3, 5, 6), (1, 1, 3, 2), (2, 5, 1, 1)], ids=str)
-def test_spatial_batchnorm_fast_matches_naive(shape, dtype, workers, rng, monkeypatch):
+def test_spatial_batchnorm_fast_matches_naive(shape, dtype, workers, kernels, rng, monkeypatch):
     controller = FakeBlasController() if workers > 1 else None
     monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (controller, workers))
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
@@ -390,7 +390,7 @@ def test_spatial_batchnorm_fast_matches_naive(shape, dtype, workers, rng, monkey
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10, err_msg=name)
 
 
-def test_spatial_batchnorm_fast_numerical_gradients(rng):
+def test_spatial_batchnorm_fast_numerical_gradients(kernels, rng):
     x = rng.standard_normal((3, 2, 4, 5)) * 2 + 0.5
     gamma, beta = rng.standard_normal(2), rng.standard_normal(2)
     dout = rng.standard_normal(x.shape)
