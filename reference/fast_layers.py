@@ -25,6 +25,7 @@ Max pooling shares its images among the same workers, and spatial batch
 normalization (here too, computed on an (N, C, H*W) view instead of the naive
 layer's copies to and from an (N*H*W, C) matrix) shares its channels.
 """
+import contextlib
 import importlib
 import os
 import threading
@@ -91,8 +92,8 @@ def _map_workers(work, N, step):
     is already using the workers, or no thread can be started (a sandbox's
     process limit), this call runs serially.
     """
-    controller, threads = _blas_controller()
-    workers = min(threads, -(-N // step))
+    controller, blas_threads = _blas_controller()
+    workers = min(os.cpu_count() or 1, -(-N // step))
     if workers > 1 and controller is not None and _POOL_LOCK.acquire(blocking=False):
         try:
             if _POOL.get("pid") != os.getpid():     # none yet, or inherited by fork
@@ -101,7 +102,10 @@ def _map_workers(work, N, step):
                 _POOL["pid"] = os.getpid()
             bounds = [N * k // workers for k in range(workers + 1)]
             futures = []
-            with controller.limit(limits=1):
+            # Switching BLAS threads costs milliseconds and slows the next BLAS
+            # calls, so a caller that already pinned BLAS to one thread (as
+            # `cnnkit train` does) skips the switch.
+            with controller.limit(limits=1) if blas_threads > 1 else contextlib.nullcontext():
                 try:
                     for k in range(workers):
                         futures.append(_POOL["executor"].submit(work, bounds[k],
@@ -162,7 +166,7 @@ def conv_forward_fast(x, w, b, conv_param):
     dtype = np.result_type(x, w)
     xc = np.ascontiguousarray(x, dtype=dtype)
     xp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=dtype)
-    wk_t = np.ascontiguousarray(_filters_as_matrix(w, dtype).T)    # (K, F)
+    wk_t = _filters_as_matrix(w, dtype).T                  # (K, F), a view
     bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
 
