@@ -123,7 +123,7 @@ def read_case(outdir, case):
         report = json.loads((outdir / f"{case_name(case)}.json").read_text()[:100_000])
     except (OSError, ValueError):
         return None
-    if not isinstance(report, dict) or report.get("status") not in ("ok", "error", "timeout"):
+    if not isinstance(report, dict) or report.get("status") not in ("ok", "error", "timeout", "oom"):
         return CaseRun(index, "error", "the harness report of this case is unreadable")
     tripwire = [str(t)[:200] for t in report.get("tripwire", [])][:20]
     seconds = report.get("seconds", 0.0)

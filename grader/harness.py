@@ -269,6 +269,9 @@ def run_case(case, outdir):
         report = {"status": "timeout", "error": "timed out (an infinite loop, or far too slow?)"}
     except SystemExit as err:
         report = {"status": "error", "error": f"your code called sys.exit({err.code!r})"}
+    except MemoryError:
+        report = {"status": "oom", "error": "ran out of memory (MemoryError): does your code "
+                                            "keep arrays it no longer needs, or build huge ones?"}
     except Exception as err:  # every student error is reported, never fatal
         report = {"status": "error", "error": student_error(err)}
     TRIPWIRE["active"] = False

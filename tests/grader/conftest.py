@@ -37,7 +37,8 @@ def fake_data(tmp_path_factory):
 def graded_batch(tmp_path_factory, builds, secret_file, fake_data):
     """One batch, graded once: the solution, the stubs, each typical mistake, two that use
     the fast layers in conv_forward_naive (directly, and through a helper module), and
-    one that crashes its process in some cases. Returns ``(BatchResult, root)``."""
+    one that crashes its process in some cases, one that runs out of memory in one group.
+    Returns ``(BatchResult, root)``."""
     from cnnkit.grader.api import grade_submissions
     root = tmp_path_factory.mktemp("batch")
     subs = root / "submissions"
@@ -58,6 +59,11 @@ def graded_batch(tmp_path_factory, builds, secret_file, fake_data):
     shutil.copytree(subs / "correct", subs / "crash_one_case")
     path = subs / "crash_one_case" / "nndl" / "conv_layers.py"
     path.write_text(path.read_text().replace(*CRASH_ONE_CASE, 1))
+    shutil.copytree(subs / "correct", subs / "out_of_memory")
+    path = subs / "out_of_memory" / "nndl" / "conv_layers.py"
+    signature = "def spatial_batchnorm_forward(x, gamma, beta, bn_param):\n"
+    assert signature in path.read_text()
+    path.write_text(path.read_text().replace(signature, signature + "    raise MemoryError()\n", 1))
     result = grade_submissions(subs, root / "out", workers=2, timeout=30, secret=secret_file,
                                data=fake_data, heldout=20)
     return result, root

@@ -69,6 +69,15 @@ def test_a_crashing_case_costs_only_that_case(graded_batch):
     assert groups["conv_forward_naive"]["score"] == groups["conv_forward_naive"]["max_score"]
 
 
+def test_running_out_of_memory_is_an_oom_status_in_that_group_only(graded_batch):
+    record = by_id(graded_batch[0])["out_of_memory"]
+    groups = {g["name"]: g for g in record["groups"]}
+    cases = groups["spatial_batchnorm_forward"]["cases"]
+    assert {c["status"] for c in cases} == {"oom"}
+    assert all("ran out of memory" in c["message"] for c in cases)
+    assert groups["conv_forward_naive"]["score"] == groups["conv_forward_naive"]["max_score"]
+
+
 def test_batch_files(graded_batch):
     result, root = graded_batch
     out = root / "out"
