@@ -16,6 +16,17 @@ COMMAND_MODULES = [
 ]
 
 
+def positive_int(text):
+    """argparse type: an int >= 1, with a message that shows the bad value."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}")
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="cnnkit",

@@ -1,22 +1,12 @@
 """``cnnkit bench``: time the fast reference layers against PyTorch (issue 7)."""
-import argparse
 import json
 import os
 import sys
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {value}")
-    return value
-
-
 def register(subparsers):
     """Add the ``bench`` subcommand to the ``cnnkit`` command line."""
+    from cnnkit.grader.cli import positive_int
     parser = subparsers.add_parser(
         "bench",
         help="time the fast conv/pool/batchnorm layers against PyTorch's CPU kernels",
@@ -28,11 +18,11 @@ def register(subparsers):
                     "for this command alone.")
     parser.add_argument("--json", metavar="PATH",
                         help="also write the results, with machine information, to PATH")
-    parser.add_argument("--repeats", type=_positive_int, default=7,
+    parser.add_argument("--repeats", type=positive_int, default=7,
                         help="runs per layer; the median is reported (default: 7)")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny shapes that run in seconds (a smoke test, not a benchmark)")
-    parser.add_argument("--threads", type=_positive_int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads for both numpy's BLAS and PyTorch (default: what BLAS "
                              "uses now); on a busy machine --threads 1 gives steadier ratios; "
                              "needs threadpoolctl")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 
 def register(subparsers):
+    from cnnkit.grader.cli import positive_int
     data = subparsers.add_parser(
         "data", help="get CIFAR-10 (download, or from a local archive or folder)",
         description="Make CIFAR-10 available to cnnkit. Without --from, downloads the official "
@@ -23,26 +24,15 @@ def register(subparsers):
     train.add_argument("--out", metavar="DIR", default="runs/train",
                        help="where to write model.npz/.json, metrics.json and training.png "
                        "(default: runs/train)")
-    train.add_argument("--epochs", type=_positive_int, help="override the recipe's epochs")
-    train.add_argument("--num-training", type=_positive_int, default=49000,
+    train.add_argument("--epochs", type=positive_int, help="override the recipe's epochs")
+    train.add_argument("--num-training", type=positive_int, default=49000,
                        help="training images (default 49000)")
-    train.add_argument("--num-validation", type=_positive_int, default=1000,
+    train.add_argument("--num-validation", type=positive_int, default=1000,
                        help="validation images, taken after the training images (default 1000)")
-    train.add_argument("--num-test", type=_positive_int, default=1000,
+    train.add_argument("--num-test", type=positive_int, default=1000,
                        help="test images (default 1000)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.set_defaults(func=run_train)
-
-
-def _positive_int(text):
-    import argparse
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def run_data(args):

@@ -1,19 +1,9 @@
 """``cnnkit widgets-export``: a notebook with widgets as an offline HTML page."""
-import argparse
 import sys
 
 
-def _seconds(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of seconds >= 1, got {text!r}")
-    return value
-
-
 def register(subparsers):
+    from cnnkit.grader.cli import positive_int
     parser = subparsers.add_parser(
         "widgets-export",
         help="export a notebook with its widgets to HTML that steps offline",
@@ -25,7 +15,7 @@ def register(subparsers):
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder for the page and its assets")
     parser.add_argument("--no-execute", action="store_true",
                         help="use the widget state saved in the notebook instead of running it")
-    parser.add_argument("--timeout", type=_seconds, default=600,
+    parser.add_argument("--timeout", type=positive_int, default=600,
                         help="seconds allowed per cell (default 600)")
     parser.set_defaults(func=run)
 

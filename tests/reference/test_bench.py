@@ -71,7 +71,7 @@ def test_command_line_rejects_bad_repeats(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["bench", "--repeats", "0"])
     assert exc.value.code == 2
-    assert "must be an int >= 1, got 0" in capsys.readouterr().err
+    assert "must be an int >= 1, got '0'" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(importlib.util.find_spec("threadpoolctl") is None,

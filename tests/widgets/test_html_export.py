@@ -73,5 +73,5 @@ def test_command_line_reports_errors(tmp_path, capsys):
     assert "cnnkit widgets-export: notebook not found:" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["widgets-export", "--timeout", "0", "a.ipynb", str(tmp_path)])
-    assert ("argument --timeout: must be a whole number of seconds >= 1, got '0'"
+    assert ("argument --timeout: must be an int >= 1, got '0'"
             in capsys.readouterr().err)
