@@ -463,7 +463,10 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir):
         path = "/etc/" + name
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
-    made = set()
+    # The private /tmp comes before the interpreter, so that an interpreter
+    # living under /tmp (a virtual environment made there) stays visible.
+    args += ["--perms", "1777", "--size", str(limits.file_size_mb << 20), "--tmpfs", "/tmp"]
+    made = {"/tmp"}
     for prefix in _python_prefixes():
         for parent in reversed(Path(prefix).parents[:-1]):  # e.g. /root: searchable, empty
             if str(parent) not in made:
@@ -471,7 +474,6 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir):
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", prefix, prefix]
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.file_size_mb << 20), "--tmpfs", "/tmp",
              "--bind", str(workdir), SANDBOX_PATH, "--chdir", "/"]
     for key, value in _base_env("/tmp", SANDBOX_PATH, env).items():
         args += ["--setenv", key, value]

@@ -558,3 +558,30 @@ def test_a_second_run_in_a_folder_left_deep_and_strange_still_works(workdir):
     second = run_sandboxed(workdir, [sys.executable, "second.py"], SMALL)
     assert second.status == "ok", second.stderr
     assert second.stdout == "\nimpor\n"
+
+
+def test_an_interpreter_living_under_tmp_stays_visible(tmp_path):
+    """A grader run from a virtual environment under /tmp (as CI may do) still runs
+    student code: the private /tmp is mounted before the interpreter's folders."""
+    import tempfile
+    venv = Path(tempfile.mkdtemp(prefix="cnnkit-venv-", dir="/tmp"))
+    venv.chmod(0o755)  # as `python -m venv /tmp/NAME` leaves it
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                        str(venv)], check=True, timeout=120)
+        work = tmp_path / "work"
+        work.mkdir()
+        (work / "probe.py").write_text("import numpy, sys\nprint(sys.executable)\n")
+        grader = textwrap.dedent(f"""
+            import sys
+            from cnnkit.grader.sandbox import Limits, run_sandboxed
+            result = run_sandboxed({str(work)!r}, [sys.executable, "probe.py"],
+                                   Limits(cpu_seconds=10, wall_seconds=30))
+            print(result.status, result.stdout.strip(), result.stderr[-300:])
+        """)
+        done = subprocess.run([str(venv / "bin" / "python"), "-c", grader], capture_output=True,
+                              text=True, timeout=120)
+        assert done.stdout.split()[:2] == ["ok", str(venv / "bin" / "python")], \
+            done.stdout + done.stderr
+    finally:
+        subprocess.run(["rm", "-rf", str(venv)], check=False)
