@@ -553,11 +553,14 @@ def test_a_second_run_in_a_folder_left_deep_and_strange_still_works(workdir):
             os.mkdir("d")
             os.chdir("d")
     """)
-    assert first.status == "ok", first.stderr
-    (workdir / "second.py").write_text("print(open('attack.py').read()[:6])\n")
-    second = run_sandboxed(workdir, [sys.executable, "second.py"], SMALL)
-    assert second.status == "ok", second.stderr
-    assert second.stdout == "\nimpor\n"
+    try:
+        assert first.status == "ok", first.stderr
+        (workdir / "second.py").write_text("print(open('attack.py').read()[:6])\n")
+        second = run_sandboxed(workdir, [sys.executable, "second.py"], SMALL)
+        assert second.status == "ok", second.stderr
+        assert second.stdout == "\nimpor\n"
+    finally:  # pytest's own clean-up of tmp_path recurses and would fail on 1500 levels
+        subprocess.run(["rm", "-rf", str(workdir / "d")], check=False)
 
 
 def test_an_interpreter_living_under_tmp_stays_visible(tmp_path):
