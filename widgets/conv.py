@@ -82,22 +82,6 @@ class ConvStepper(Stepper):
         params = dict(C=C, H=H, W=W, F=F, HH=HH, WW=WW, stride=stride, pad=pad)
         super().__init__(params, editable, interval, jump_on, max_frames)
 
-    # -- results as data ------------------------------------------------
-    @property
-    def frames(self):
-        """The :class:`~cnnkit.widgets.frames.ConvFrames` shown."""
-        return self._state.frames
-
-    @property
-    def current(self):
-        """The :class:`~cnnkit.widgets.frames.ConvFrame` of the step shown."""
-        return self._state.frames.frames[self.step]
-
-    @property
-    def check_result(self):
-        """The :class:`~cnnkit.widgets.checking.CheckResult`, or None without ``student``."""
-        return self._state.check
-
     def __repr__(self):
         cf = self._state.frames
         return (f"ConvStepper({self.mode}, x {cf.x.shape}, w {cf.w.shape}, stride "

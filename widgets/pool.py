@@ -62,21 +62,6 @@ class PoolStepper(Stepper):
                       stride=stride)
         super().__init__(params, editable, interval, jump_on, max_frames)
 
-    @property
-    def frames(self):
-        """The :class:`~cnnkit.widgets.frames.PoolFrames` shown."""
-        return self._state.frames
-
-    @property
-    def current(self):
-        """The :class:`~cnnkit.widgets.frames.PoolFrame` of the step shown."""
-        return self._state.frames.frames[self.step]
-
-    @property
-    def check_result(self):
-        """The :class:`~cnnkit.widgets.checking.CheckResult`, or None without ``student``."""
-        return self._state.check
-
     def __repr__(self):
         pf = self._state.frames
         return (f"PoolStepper({self.mode}, x {pf.x.shape}, pool {pf.pool_height}x"

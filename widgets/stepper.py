@@ -122,6 +122,22 @@ class Stepper(widgets.VBox):
         self._state = self._checked_compute(self._params)
         self._install(*self._render(self._state))
 
+    # -- results as data ------------------------------------------------
+    @property
+    def frames(self):
+        """The frames shown (:class:`~cnnkit.widgets.frames.ConvFrames` or ``PoolFrames``)."""
+        return self._state.frames
+
+    @property
+    def current(self):
+        """The frame of the step shown."""
+        return self._state.frames.frames[self.step]
+
+    @property
+    def check_result(self):
+        """The :class:`~cnnkit.widgets.checking.CheckResult`, or None without ``student``."""
+        return self._state.check
+
     # -- stepping -------------------------------------------------------
     @property
     def n_steps(self):
