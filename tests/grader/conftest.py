@@ -1,9 +1,11 @@
 """Grader fixtures: solution and stub builds (once per session), a fake CIFAR-10 with
 a model rigged to a known accuracy, and one graded batch shared by the pipeline tests."""
+import dataclasses
 import shutil
 
 import pytest
 
+from cnnkit.grader import testbank
 from cnnkit.grader.assign import build_package
 from cnnkit.grader.demo import source_dir
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
@@ -75,3 +77,12 @@ def _no_user_data(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("CNNKIT_DATA", raising=False)
     monkeypatch.setenv("CNNKIT_SECRET", str(tmp_path / "default.secret"))
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    """An assignment with only conv_forward_naive (2 cases), registered as 'tiny'."""
+    group = dataclasses.replace(testbank.CNN.group("conv_forward_naive"), n_cases=2)
+    tiny = dataclasses.replace(testbank.CNN, name="tiny", groups=(group,))
+    monkeypatch.setitem(testbank.ASSIGNMENTS, "tiny", tiny)
+    return tiny

@@ -1,23 +1,13 @@
 """`cnnkit grade`: files, exit codes, resume, atomic writes. A one-group assignment
 keeps these fast; the full assignment is exercised in test_pipeline.py."""
-import dataclasses
 import json
 import os
 import shutil
 
 import pytest
 
-from cnnkit.grader import atomic, testbank
+from cnnkit.grader import atomic
 from cnnkit.grader.cli import main
-
-
-@pytest.fixture
-def tiny(monkeypatch):
-    """An assignment with only conv_forward_naive (2 cases), registered as 'tiny'."""
-    group = dataclasses.replace(testbank.CNN.group("conv_forward_naive"), n_cases=2)
-    tiny = dataclasses.replace(testbank.CNN, name="tiny", groups=(group,))
-    monkeypatch.setitem(testbank.ASSIGNMENTS, "tiny", tiny)
-    return tiny
 
 
 @pytest.fixture

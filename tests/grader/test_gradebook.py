@@ -1,22 +1,12 @@
 """--nbgrader COURSE_ROOT: scores land in the course's gradebook, by grade_id."""
-import dataclasses
 import shutil
 
 import pytest
 
-from cnnkit.grader import testbank
 from cnnkit.grader.api import grade_submissions
 from cnnkit.grader.gradebook import HIDDEN_NOTEBOOK
 
 nbapi = pytest.importorskip("nbgrader.api")
-
-
-@pytest.fixture
-def tiny(monkeypatch):
-    group = dataclasses.replace(testbank.CNN.group("conv_forward_naive"), n_cases=2)
-    tiny = dataclasses.replace(testbank.CNN, name="tiny", groups=(group,))
-    monkeypatch.setitem(testbank.ASSIGNMENTS, "tiny", tiny)
-    return tiny
 
 
 @pytest.fixture
