@@ -82,48 +82,76 @@ def _blas_controller():
     return controller, min(threads, os.cpu_count() or 1)
 
 
-def _map_workers(work, N, step):
-    """Split items ``0..N`` among workers; return ``[work(start, stop, step), ...]``.
+class _Chunks:
+    """The chunks ``(index, start, stop)`` of items ``0..N``, handed out one at a time.
 
-    Each call walks a contiguous range of items (images, or channels) in
-    chunks of ``step`` and writes only its own items, so running it again is
-    harmless. With several
-    workers, BLAS is limited to one thread while they run. If another thread
-    is already using the workers, or no thread can be started (a sandbox's
-    process limit), this call runs serially.
+    Workers take the next chunk when they finish one, so a core that runs
+    slower (a busy neighbour on a shared machine) simply takes fewer chunks;
+    splitting the items in fixed halves would make every call wait for it.
+    """
+
+    def __init__(self, N, step):
+        self._bounds = iter([(i, start, min(N, start + step))
+                             for i, start in enumerate(range(0, N, step))])
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._lock:
+            return next(self._bounds)
+
+
+def _n_chunks(N, step):
+    return -(-N // step)
+
+
+def _map_workers(work, N, step):
+    """Share the chunks of items ``0..N`` among workers; return ``[work(chunks), ...]``.
+
+    ``work`` iterates over ``chunks``, a shared :class:`_Chunks`, and must write
+    only the items (images, or channels) of the chunks it takes, and any
+    per-chunk results at the chunk's index, so that results do not depend on
+    which worker took which chunk. With several workers, BLAS is limited to one
+    thread while they run. If another thread is already using the workers, or
+    no thread can be started (a sandbox's process limit), this call runs
+    serially.
     """
     controller, blas_threads = _blas_controller()
-    workers = min(os.cpu_count() or 1, -(-N // step))
+    workers = min(os.cpu_count() or 1, _n_chunks(N, step))
+    chunks = _Chunks(N, step)
     if workers > 1 and controller is not None and _POOL_LOCK.acquire(blocking=False):
         try:
             if _POOL.get("pid") != os.getpid():     # none yet, or inherited by fork
                 _POOL["executor"] = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                                                        thread_name_prefix="cnnkit-conv")
                 _POOL["pid"] = os.getpid()
-            bounds = [N * k // workers for k in range(workers + 1)]
             futures = []
             # Switching BLAS threads costs milliseconds and slows the next BLAS
             # calls, so a caller that already pinned BLAS to one thread (as
             # `cnnkit train` does) skips the switch.
             with controller.limit(limits=1) if blas_threads > 1 else contextlib.nullcontext():
                 try:
-                    for k in range(workers):
-                        futures.append(_POOL["executor"].submit(work, bounds[k],
-                                                                bounds[k + 1], step))
-                except RuntimeError:            # "can't start new thread": go serial
-                    for started in futures:
-                        started.result()
-                    futures = None
-                if futures is not None:
-                    return [f.result() for f in futures]
+                    for _ in range(workers):
+                        futures.append(_POOL["executor"].submit(work, chunks))
+                except RuntimeError:            # "can't start new thread": this thread helps
+                    futures.append(None)
+                results = [work(chunks)] if futures[-1] is None else []
+                return [f.result() for f in futures if f is not None] + results
         finally:
             _POOL_LOCK.release()
-    return [work(0, N, step)]
+    return [work(chunks)]
 
 
 def _chunk(n_items, bytes_per_item):
     """How many images to process at once so that a chunk is about CHUNK_BYTES."""
     return int(max(1, min(n_items, CHUNK_BYTES // max(1, bytes_per_item))))
+
+
+def _channel_chunk(n_channels):
+    """Channels per chunk: about 4 chunks per worker, for balance at little overhead."""
+    return max(1, n_channels // (4 * (os.cpu_count() or 1)))
 
 
 def _padded_nhwc(x, pad, dtype):
@@ -170,11 +198,12 @@ def conv_forward_fast(x, w, b, conv_param):
     bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
 
-    def work(start, stop, step):
+    step = _chunk(N, K * P * out.itemsize)
+
+    def work(chunks):
         cbuf = np.empty((step * P, K), dtype=dtype)
         obuf = np.empty((step * P, F), dtype=dtype)
-        for n0 in range(start, stop, step):
-            n1 = min(stop, n0 + step)
+        for _, n0, n1 in chunks:
             m = (n1 - n0) * P
             _K.pad_to_nhwc(xc[n0:n1], xp[n0:n1], pad)
             cols = cbuf[:m]
@@ -182,7 +211,7 @@ def conv_forward_fast(x, w, b, conv_param):
             rows = np.matmul(cols, wk_t, out=obuf[:m])       # (images*P, F)
             _K.rows_to_nchw(rows, out[n0:n1], bias)
 
-    _map_workers(work, N, _chunk(N, K * P * out.itemsize))
+    _map_workers(work, N, step)
     return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, xp)
 
 
@@ -213,32 +242,31 @@ def conv_backward_fast(dout, cache):
     d3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
     dx = np.empty((N, C, H, W), dtype=dtype)
 
-    def work(start, stop, step):
-        dwk = np.zeros((K, F), dtype=dtype)
-        dw_part = np.empty((K, F), dtype=dtype)
-        db = np.zeros(F, dtype=np.float64)
+    step = _chunk(N, K * P * dx.itemsize)
+    # One dw and db term per chunk, summed in chunk order afterwards: the sum
+    # is then the same whichever worker took which chunk.
+    dw_terms = np.empty((_n_chunks(N, step), K, F), dtype=dtype)
+    db_terms = np.zeros((_n_chunks(N, step), F), dtype=np.float64)
+
+    def work(chunks):
         cbuf = np.empty((step * P, K), dtype=dtype)
         dcbuf = np.empty((step * P, K), dtype=dtype)
         gbuf = np.empty((step * P, F), dtype=dtype)
         dxp = np.empty((step,) + xp.shape[1:], dtype=dtype)
-        for n0 in range(start, stop, step):
-            n1 = min(stop, n0 + step)
+        for index, n0, n1 in chunks:
             m = (n1 - n0) * P
             g = gbuf[:m]
-            _K.nchw_to_rows(d3[n0:n1], g, db)
+            _K.nchw_to_rows(d3[n0:n1], g, db_terms[index])
             cols = cbuf[:m]
             _K.im2col(xp[n0:n1], cols, HH, WW, stride)
-            dwk += np.matmul(cols.T, g, out=dw_part)
+            np.matmul(cols.T, g, out=dw_terms[index])
             dcols = np.matmul(g, wk, out=dcbuf[:m])
             _K.col2im(dcols, dxp[:n1 - n0], HH, WW, stride)
             _K.unpad_from_nhwc(dxp[:n1 - n0], dx[n0:n1], pad)
-        return dwk, db
 
-    parts = _map_workers(work, N, _chunk(N, K * P * dx.itemsize))
-    dwk, db = parts[0]
-    for part_dw, part_db in parts[1:]:
-        dwk += part_dw
-        db += part_db
+    _map_workers(work, N, step)
+    dwk = dw_terms.sum(axis=0)
+    db = db_terms.sum(axis=0)
     dw = dwk.reshape(HH, WW, C, F).transpose(3, 2, 0, 1).astype(w.dtype)
     return dx.astype(x.dtype, copy=False), dw, db.astype(dout.dtype)
 
@@ -267,8 +295,9 @@ def max_pool_forward_fast(x, pool_param):
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
     argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
 
-    def work(n0, n1, _step):
-        _K.maxpool_forward(xc[n0:n1], out[n0:n1], argmax[n0:n1], HP, WP, stride)
+    def work(chunks):
+        for _, n0, n1 in chunks:
+            _K.maxpool_forward(xc[n0:n1], out[n0:n1], argmax[n0:n1], HP, WP, stride)
 
     _map_workers(work, N, _chunk(N, xc[:1].nbytes))
     return out, (x, pool_param, argmax)
@@ -302,8 +331,9 @@ def max_pool_backward_fast(dout, cache):
     dx = np.empty(x.shape, dtype=x.dtype)
     dout = np.ascontiguousarray(dout, dtype=x.dtype)
 
-    def work(n0, n1, _step):
-        _K.maxpool_backward(dout[n0:n1], argmax[n0:n1], dx[n0:n1])
+    def work(chunks):
+        for _, n0, n1 in chunks:
+            _K.maxpool_backward(dout[n0:n1], argmax[n0:n1], dx[n0:n1])
 
     _map_workers(work, x.shape[0], _chunk(x.shape[0], dx[:1].nbytes))
     return dx
@@ -349,14 +379,15 @@ def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
     gamma64 = np.asarray(gamma, dtype=np.float64)
     beta64 = np.asarray(beta, dtype=np.float64)
 
-    def work(c0, c1, _step):                  # one range of channels
-        if mode == "train":
-            _K.bn_stats(x3[:, c0:c1], mean[c0:c1], var[c0:c1])
-        inv_std[c0:c1] = 1.0 / np.sqrt(var[c0:c1] + eps)
-        _K.bn_normalize(x3[:, c0:c1], mean[c0:c1], inv_std[c0:c1], gamma64[c0:c1],
-                        beta64[c0:c1], x_hat[:, c0:c1], out[:, c0:c1])
+    def work(chunks):                         # chunks of channels
+        for _, c0, c1 in chunks:
+            if mode == "train":
+                _K.bn_stats(x3[:, c0:c1], mean[c0:c1], var[c0:c1])
+            inv_std[c0:c1] = 1.0 / np.sqrt(var[c0:c1] + eps)
+            _K.bn_normalize(x3[:, c0:c1], mean[c0:c1], inv_std[c0:c1], gamma64[c0:c1],
+                            beta64[c0:c1], x_hat[:, c0:c1], out[:, c0:c1])
 
-    _map_workers(work, C, 1)
+    _map_workers(work, C, _channel_chunk(C))
     if mode == "train":
         running_mean *= momentum
         running_mean += (1 - momentum) * mean.astype(running_mean.dtype)
@@ -382,9 +413,10 @@ def spatial_batchnorm_backward_fast(dout, cache):
     dbeta = np.empty(C)
     gamma64 = np.asarray(gamma, dtype=np.float64)
 
-    def work(c0, c1, _step):                  # one range of channels
-        _K.bn_backward(d3[:, c0:c1], x_hat[:, c0:c1], gamma64[c0:c1], inv_std[c0:c1],
-                       mode == "train", dx[:, c0:c1], dgamma[c0:c1], dbeta[c0:c1])
+    def work(chunks):                         # chunks of channels
+        for _, c0, c1 in chunks:
+            _K.bn_backward(d3[:, c0:c1], x_hat[:, c0:c1], gamma64[c0:c1], inv_std[c0:c1],
+                           mode == "train", dx[:, c0:c1], dgamma[c0:c1], dbeta[c0:c1])
 
-    _map_workers(work, C, 1)
+    _map_workers(work, C, _channel_chunk(C))
     return (dx.reshape(dout.shape), dgamma.astype(dout.dtype), dbeta.astype(dout.dtype))

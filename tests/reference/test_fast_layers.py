@@ -135,6 +135,31 @@ def test_conv_shares_chunks_among_worker_threads(kernels, rng, monkeypatch):
     assert fake.limits == [1, 1]            # BLAS single-threaded inside the workers
 
 
+def test_chunk_results_do_not_depend_on_which_worker_took_them(rng, monkeypatch):
+    # Workers take chunks as they free up, so a slow core takes fewer; the
+    # gradients must still be bit-for-bit those of one thread walking them in order.
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
+    x, w, b, cp = make_conv((9, 3, 8, 7, 4, 3, 3, 1, 1), rng)
+    x, w, b = (a.astype(np.float32) for a in (x, w, b))
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+
+    def grads(controller):
+        monkeypatch.setattr(fast_layers, "_blas_controller", lambda: controller)
+        return fast_layers.conv_backward_fast(dout, cache)
+
+    serial = grads((None, 1))
+    for _ in range(5):
+        for got, want in zip(grads((FakeBlasController(), 2)), serial):
+            assert np.array_equal(got, want)
+
+
+def test_chunks_are_handed_out_once_each():
+    chunks = fast_layers._Chunks(10, 3)
+    assert list(chunks) == [(0, 0, 3), (1, 3, 6), (2, 6, 9), (3, 9, 10)]
+    assert list(chunks) == []
+
+
 class NoThreadsExecutor:
     """An executor in a sandbox whose process limit forbids new threads."""
 
