@@ -250,7 +250,6 @@ def conv_backward_fast(dout, cache):
 
     def work(chunks):
         cbuf = np.empty((step * P, K), dtype=dtype)
-        dcbuf = np.empty((step * P, K), dtype=dtype)
         gbuf = np.empty((step * P, F), dtype=dtype)
         dxp = np.empty((step,) + xp.shape[1:], dtype=dtype)
         for index, n0, n1 in chunks:
@@ -260,7 +259,7 @@ def conv_backward_fast(dout, cache):
             cols = cbuf[:m]
             _K.im2col(xp[n0:n1], cols, HH, WW, stride)
             np.matmul(cols.T, g, out=dw_terms[index])
-            dcols = np.matmul(g, wk, out=dcbuf[:m])
+            dcols = np.matmul(g, wk, out=cols)    # the columns are spent: reuse them
             _K.col2im(dcols, dxp[:n1 - n0], HH, WW, stride)
             _K.unpad_from_nhwc(dxp[:n1 - n0], dx[n0:n1], pad)
 
