@@ -3,8 +3,8 @@
 :func:`run_benchmark` times, in one process and on the same float32 inputs,
 each layer's forward + backward pass in cnnkit and in PyTorch (autograd), with
 PyTorch set to the number of threads numpy's BLAS uses. cnnkit and PyTorch
-runs alternate, so a slow spell of the machine hits both; each figure is the
-median of ``repeats`` runs. It also times the naive loop layers on a small
+runs alternate (in flipping order), so a slow spell of the machine hits both;
+each figure is the median of ``repeats`` runs. It also times the naive loop layers on a small
 batch (the speed-up shown in the notebook) and reports the achieved GFLOP/s of
 each convolution beside a plain float32 matrix product of comparable size.
 
@@ -136,15 +136,21 @@ def _time_once(fn):
 
 
 def time_pair(cnnkit_fn, torch_fn, repeats):
-    """Median seconds of each function over ``repeats`` alternating runs (after warm-ups)."""
+    """Median seconds of each function over ``repeats`` alternating runs (after warm-ups).
+
+    The order flips every round (ours, theirs, theirs, ours, ...), so neither
+    side always runs just after the other, in its caches' or threads' wake.
+    """
     for _ in range(2):
         cnnkit_fn()
         if torch_fn is not None:
             torch_fn()
     ours, theirs = [], []
-    for _ in range(repeats):
+    for round_ in range(repeats):
+        if torch_fn is not None and round_ % 2:
+            theirs.append(_time_once(torch_fn))
         ours.append(_time_once(cnnkit_fn))
-        if torch_fn is not None:
+        if torch_fn is not None and not round_ % 2:
             theirs.append(_time_once(torch_fn))
     return float(np.median(ours)), (float(np.median(theirs)) if theirs else None)
 

@@ -89,3 +89,10 @@ def test_threads_option_needs_threadpoolctl(monkeypatch, capsys):
         bench.run_benchmark(repeats=1, tiny=True, use_torch=False, threads=1)
     assert main(["bench", "--tiny", "--threads", "1", "--no-torch"]) == 2
     assert "needs threadpoolctl" in capsys.readouterr().err
+
+
+def test_time_pair_flips_the_order_every_round():
+    calls = []
+    bench.time_pair(lambda: calls.append("ours"), lambda: calls.append("theirs"), repeats=4)
+    timed = calls[4:]                       # after two warm-up rounds
+    assert timed == ["ours", "theirs", "theirs", "ours", "ours", "theirs", "theirs", "ours"]
