@@ -11,7 +11,9 @@ from .conv_layers import (conv_backward_naive, conv_forward_naive,
                           spatial_batchnorm_backward, spatial_batchnorm_forward)
 from .fast_layers import (conv_backward_fast, conv_forward_fast,
                           max_pool_backward_fast, max_pool_forward_fast)
-from .fast_layers import spatial_batchnorm_backward_fast, spatial_batchnorm_forward_fast
+from .fast_layers import (spatial_batchnorm_backward_fast, spatial_batchnorm_forward_fast,
+                          spatial_batchnorm_relu_backward_fast,
+                          spatial_batchnorm_relu_forward_fast)
 from .layer_utils import (affine_bn_relu_backward, affine_bn_relu_forward,
                           affine_relu_backward, affine_relu_forward)
 from .conv_layer_utils import (conv_bn_relu_backward, conv_bn_relu_forward,

@@ -32,8 +32,8 @@ from libc.string cimport memcpy, memset
 
 cdef extern from *:
     """
-    /* `restrict` tells the C compiler the two runs do not overlap, so it can
-       vectorise the sum (Cython has no way to say so). */
+    /* `restrict` tells the C compiler the arrays do not overlap, so it can
+       vectorise these loops (Cython has no way to say so). */
     static inline void cnnkit_add_run_f(float *__restrict dst, const float *__restrict src,
                                         Py_ssize_t n) {
         for (Py_ssize_t t = 0; t < n; t++) dst[t] += src[t];
@@ -42,9 +42,21 @@ cdef extern from *:
                                         Py_ssize_t n) {
         for (Py_ssize_t t = 0; t < n; t++) dst[t] += src[t];
     }
+    /* dst = src where keep > 0, else 0 (a ReLU's backward pass). Both values
+       are computed, so the compiler selects instead of branching on signs. */
+    static inline void cnnkit_mask_f(float *__restrict dst, const float *__restrict src,
+                                     const float *__restrict keep, Py_ssize_t n) {
+        for (Py_ssize_t t = 0; t < n; t++) { float v = src[t]; dst[t] = keep[t] > 0 ? v : 0.0f; }
+    }
+    static inline void cnnkit_mask_d(double *__restrict dst, const double *__restrict src,
+                                     const double *__restrict keep, Py_ssize_t n) {
+        for (Py_ssize_t t = 0; t < n; t++) { double v = src[t]; dst[t] = keep[t] > 0 ? v : 0.0; }
+    }
     """
     void cnnkit_add_run_f(float *dst, const float *src, Py_ssize_t n) nogil
     void cnnkit_add_run_d(double *dst, const double *src, Py_ssize_t n) nogil
+    void cnnkit_mask_f(float *dst, const float *src, const float *keep, Py_ssize_t n) nogil
+    void cnnkit_mask_d(double *dst, const double *src, const double *keep, Py_ssize_t n) nogil
 
 ctypedef fused real:
     float
@@ -399,10 +411,14 @@ def bn_stats(const real[:, :, :] x, double[::1] mean, double[::1] var):
 
 def bn_normalize(const real[:, :, :] x, const double[::1] mean, const double[::1] inv_std,
                  const double[::1] gamma, const double[::1] beta,
-                 real[:, :, :] x_hat, real[:, :, :] out):
-    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta``, per channel."""
+                 real[:, :, :] x_hat, real[:, :, :] out, bint relu=False):
+    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta``, per channel.
+
+    With ``relu``, ``out = max(gamma * x_hat + beta, 0)``: batch norm and the
+    ReLU after it in one pass.
+    """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = x.shape[2], n, c, p
-    cdef real m, s, g, b, h
+    cdef real m, s, g, b, h, o
     cdef const real *src
     cdef real *xh
     cdef real *dst
@@ -416,36 +432,60 @@ def bn_normalize(const real[:, :, :] x, const double[::1] mean, const double[::1
                 src = &x[n, c, 0]
                 xh = &x_hat[n, c, 0]
                 dst = &out[n, c, 0]
-                for p in range(P):
-                    h = (src[p] - m) * s
-                    xh[p] = h
-                    dst[p] = g * h + b
+                if relu:
+                    for p in range(P):
+                        h = (src[p] - m) * s
+                        xh[p] = h
+                        o = g * h + b
+                        dst[p] = o if o > 0 else 0
+                else:
+                    for p in range(P):
+                        h = (src[p] - m) * s
+                        xh[p] = h
+                        dst[p] = g * h + b
 
 
 def bn_backward(const real[:, :, :] dout, const real[:, :, :] x_hat,
                 const double[::1] gamma, const double[::1] inv_std, bint train,
-                real[:, :, :] dx, double[::1] dgamma, double[::1] dbeta):
+                real[:, :, :] dx, double[::1] dgamma, double[::1] dbeta,
+                const real[:, :, :] relu_out=None):
     """Batch-norm gradients per channel of (N, C, P) arrays.
 
     ``dbeta = sum(dout)``, ``dgamma = sum(dout * x_hat)`` and, in train mode,
     ``dx = gamma*inv_std * (dout - dbeta/M - x_hat*dgamma/M)`` with ``M = N*P``
-    (in test mode ``dx = gamma*inv_std * dout``).
+    (in test mode ``dx = gamma*inv_std * dout``). Given ``relu_out``, the
+    output of a fused :func:`bn_normalize` with ``relu``, ``dout`` is first
+    zeroed where ``relu_out`` is not positive (the ReLU's backward pass).
     """
     cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], P = dout.shape[2], n, c, p
     cdef double sd, sdx, s0, s1, t0, t1, count = <double>(N * P)
     cdef real k, shift, slope
     cdef const real *d
     cdef const real *h
+    cdef const real *r = NULL
     cdef real *g
+    cdef bint relu = relu_out is not None
     _check_rows("bn_backward", dout.strides[2], sizeof(real))
     _check_rows("bn_backward", x_hat.strides[2], sizeof(real))
     _check_rows("bn_backward", dx.strides[2], sizeof(real))
+    if relu:
+        _check_rows("bn_backward", relu_out.strides[2], sizeof(real))
+        if (relu_out.shape[0] != N or relu_out.shape[1] != C or relu_out.shape[2] != P):
+            raise ValueError("bn_backward: relu_out must have the shape of dout")
     with nogil:
         for c in range(C):
             s0 = s1 = t0 = t1 = 0           # two partial sums each hide the add latency
             for n in range(N):
                 d = &dout[n, c, 0]
                 h = &x_hat[n, c, 0]
+                if relu:                    # mask into dx first: simple loops vectorise
+                    r = &relu_out[n, c, 0]
+                    g = &dx[n, c, 0]
+                    if real is float:
+                        cnnkit_mask_f(g, d, r, P)
+                    else:
+                        cnnkit_mask_d(g, d, r, P)
+                    d = g
                 p = 0
                 while p + 2 <= P:
                     s0 = s0 + d[p]
@@ -464,7 +504,7 @@ def bn_backward(const real[:, :, :] dout, const real[:, :, :] x_hat,
             shift = <real>(gamma[c] * inv_std[c] * sd / count) if train else 0
             slope = <real>(gamma[c] * inv_std[c] * sdx / count) if train else 0
             for n in range(N):
-                d = &dout[n, c, 0]
+                d = &dx[n, c, 0] if relu else &dout[n, c, 0]
                 h = &x_hat[n, c, 0]
                 g = &dx[n, c, 0]
                 for p in range(P):

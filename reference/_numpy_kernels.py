@@ -129,17 +129,22 @@ def bn_stats(x, mean, var):
     var[...] = np.einsum("ncp,ncp->c", centred, centred, dtype=np.float64) / count
 
 
-def bn_normalize(x, mean, inv_std, gamma, beta, x_hat, out):
-    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta``, per channel."""
+def bn_normalize(x, mean, inv_std, gamma, beta, x_hat, out, relu=False):
+    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta`` (then max(., 0)
+    with ``relu``), per channel."""
     dt = x.dtype
     np.subtract(x, mean.astype(dt)[:, None], out=x_hat)
     x_hat *= inv_std.astype(dt)[:, None]
     np.multiply(x_hat, gamma.astype(dt)[:, None], out=out)
     out += beta.astype(dt)[:, None]
+    if relu:
+        np.maximum(out, 0, out=out)
 
 
-def bn_backward(dout, x_hat, gamma, inv_std, train, dx, dgamma, dbeta):
+def bn_backward(dout, x_hat, gamma, inv_std, train, dx, dgamma, dbeta, relu_out=None):
     """Batch-norm gradients per channel of (N, C, P) arrays (see ``_kernels.pyx``)."""
+    if relu_out is not None:
+        dout = np.where(relu_out > 0, dout, 0).astype(dout.dtype, copy=False)
     count = dout.shape[0] * dout.shape[2]
     dbeta[...] = dout.sum(axis=(0, 2), dtype=np.float64)
     dgamma[...] = np.einsum("ncp,ncp->c", dout, x_hat, dtype=np.float64)

@@ -1,7 +1,7 @@
 """Sandwich layers built from the fast convolution, pooling and batch-norm layers."""
 from .fast_layers import (conv_backward_fast, conv_forward_fast, max_pool_backward_fast,
-                          max_pool_forward_fast, spatial_batchnorm_backward_fast,
-                          spatial_batchnorm_forward_fast)
+                          max_pool_forward_fast, spatial_batchnorm_relu_backward_fast,
+                          spatial_batchnorm_relu_forward_fast)
 from .layers import relu_backward, relu_forward
 
 
@@ -34,17 +34,16 @@ def conv_relu_pool_backward(dout, cache):
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
-    """Convolution, spatial batch normalization, then ReLU."""
+    """Convolution, spatial batch normalization, then ReLU (the last two in one pass)."""
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    an, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_param)
-    out, relu_cache = relu_forward(an)
-    return out, (conv_cache, bn_cache, relu_cache)
+    out, bn_relu_cache = spatial_batchnorm_relu_forward_fast(a, gamma, beta, bn_param)
+    return out, (conv_cache, bn_relu_cache)
 
 
 def conv_bn_relu_backward(dout, cache):
     """Backward pass of :func:`conv_bn_relu_forward`: dx, dw, db, dgamma, dbeta."""
-    conv_cache, bn_cache, relu_cache = cache
-    dan, dgamma, dbeta = spatial_batchnorm_backward_fast(relu_backward(dout, relu_cache), bn_cache)
+    conv_cache, bn_relu_cache = cache
+    dan, dgamma, dbeta = spatial_batchnorm_relu_backward_fast(dout, bn_relu_cache)
     dx, dw, db = conv_backward_fast(dan, conv_cache)
     return dx, dw, db, dgamma, dbeta
 

@@ -351,6 +351,23 @@ def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
     Returns out : (N, C, H, W) like ``x``; cache ``(x_hat, gamma, inv_std, mode)``
     with ``x_hat`` (N, C, H*W) the normalised input.
     """
+    out, cache = _batchnorm_forward(x, gamma, beta, bn_param, relu=False)
+    return out.reshape(x.shape), cache
+
+
+def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param):
+    """Spatial batch normalization then ReLU, in one pass over the data.
+
+    Same values as :func:`spatial_batchnorm_forward_fast` followed by
+    :func:`layers.relu_forward`. Returns out : (N, C, H, W) like ``x``; cache
+    ``(x_hat, gamma, inv_std, mode, out)`` with ``out`` viewed as (N, C, H*W).
+    """
+    out, cache = _batchnorm_forward(x, gamma, beta, bn_param, relu=True)
+    return out.reshape(x.shape), cache + (out,)
+
+
+def _batchnorm_forward(x, gamma, beta, bn_param, relu):
+    """The two forward passes above; returns out as (N, C, H*W) and the 4-item cache."""
     check_array(x, "x", ndim=4)
     check_keys(bn_param, "bn_param", ("mode",))
     mode = bn_param["mode"]
@@ -384,7 +401,7 @@ def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
                 _K.bn_stats(x3[:, c0:c1], mean[c0:c1], var[c0:c1])
             inv_std[c0:c1] = 1.0 / np.sqrt(var[c0:c1] + eps)
             _K.bn_normalize(x3[:, c0:c1], mean[c0:c1], inv_std[c0:c1], gamma64[c0:c1],
-                            beta64[c0:c1], x_hat[:, c0:c1], out[:, c0:c1])
+                            beta64[c0:c1], x_hat[:, c0:c1], out[:, c0:c1], relu)
 
     _map_workers(work, C, _channel_chunk(C))
     if mode == "train":
@@ -392,7 +409,7 @@ def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
         running_mean += (1 - momentum) * mean.astype(running_mean.dtype)
         running_var *= momentum
         running_var += (1 - momentum) * var.astype(running_var.dtype)
-    return out.reshape(x.shape), (x_hat, gamma, inv_std, mode)
+    return out, (x_hat, gamma, inv_std, mode)
 
 
 def spatial_batchnorm_backward_fast(dout, cache):
@@ -400,6 +417,18 @@ def spatial_batchnorm_backward_fast(dout, cache):
 
     dout : (N, C, H, W). Returns dx : (N, C, H, W), dgamma : (C,), dbeta : (C,).
     """
+    return _batchnorm_backward(dout, cache, relu_out=None)
+
+
+def spatial_batchnorm_relu_backward_fast(dout, cache):
+    """Backward pass of :func:`spatial_batchnorm_relu_forward_fast` (ReLU, then batch norm).
+
+    dout : (N, C, H, W). Returns dx : (N, C, H, W), dgamma : (C,), dbeta : (C,).
+    """
+    return _batchnorm_backward(dout, cache[:4], relu_out=cache[4])
+
+
+def _batchnorm_backward(dout, cache, relu_out):
     check_array(dout, "dout", ndim=4)
     x_hat, gamma, inv_std, mode = cache
     N, C, H, W = dout.shape
@@ -415,7 +444,8 @@ def spatial_batchnorm_backward_fast(dout, cache):
     def work(chunks):                         # chunks of channels
         for _, c0, c1 in chunks:
             _K.bn_backward(d3[:, c0:c1], x_hat[:, c0:c1], gamma64[c0:c1], inv_std[c0:c1],
-                           mode == "train", dx[:, c0:c1], dgamma[c0:c1], dbeta[c0:c1])
+                           mode == "train", dx[:, c0:c1], dgamma[c0:c1], dbeta[c0:c1],
+                           None if relu_out is None else relu_out[:, c0:c1])
 
     _map_workers(work, C, _channel_chunk(C))
     return (dx.reshape(dout.shape), dgamma.astype(dout.dtype), dbeta.astype(dout.dtype))

@@ -18,6 +18,7 @@ from cnnkit.reference.conv_layers import (conv_backward_naive, conv_forward_naiv
                                           max_pool_backward_naive, max_pool_forward_naive,
                                           spatial_batchnorm_backward, spatial_batchnorm_forward)
 from cnnkit.reference.gradient_check import eval_numerical_gradient_array, rel_error
+from cnnkit.reference.layers import relu_backward, relu_forward
 
 
 @pytest.fixture(params=["cython", "numpy"])
@@ -425,6 +426,62 @@ def test_spatial_batchnorm_fast_numerical_gradients(kernels, rng):
 
     _, cache = fast_layers.spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "train"})
     dx, dgamma, dbeta = fast_layers.spatial_batchnorm_backward_fast(dout, cache)
+    assert rel_error(dx, eval_numerical_gradient_array(
+        lambda v: forward(v, gamma, beta), x, dout)) < 1e-7
+    assert rel_error(dgamma, eval_numerical_gradient_array(
+        lambda v: forward(x, v, beta), gamma, dout)) < 1e-7
+    assert rel_error(dbeta, eval_numerical_gradient_array(
+        lambda v: forward(x, gamma, v), beta, dout)) < 1e-7
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (1, 1, 3, 2), (2, 9, 1, 1)], ids=str)
+def test_spatial_batchnorm_relu_is_batchnorm_then_relu(shape, dtype, workers, kernels, rng,
+                                                       monkeypatch):
+    controller = FakeBlasController() if workers > 1 else None
+    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (controller, workers))
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    C = shape[1]
+    gamma = rng.standard_normal(C).astype(dtype)
+    beta = rng.standard_normal(C).astype(dtype)
+    for mode in ("train", "test"):
+        bn_param, fused_param = {"mode": mode}, {"mode": mode}
+        an, bn_cache = fast_layers.spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
+        out, relu_cache = relu_forward(an)
+        fused, cache = fast_layers.spatial_batchnorm_relu_forward_fast(x, gamma, beta,
+                                                                        fused_param)
+        assert fused.dtype == dtype and fused.shape == shape
+        assert np.array_equal(fused, out)
+        assert 0 < (out > 0).mean() < 1, "the test needs both signs"
+        for key in ("running_mean", "running_var"):
+            assert np.array_equal(fused_param[key], bn_param[key])
+        dout = rng.standard_normal(shape).astype(dtype)
+        want = fast_layers.spatial_batchnorm_backward_fast(relu_backward(dout, relu_cache),
+                                                           bn_cache)
+        got = fast_layers.spatial_batchnorm_relu_backward_fast(dout, cache)
+        for name, g, w in zip(("dx", "dgamma", "dbeta"), got, want):
+            assert g.dtype == dtype and g.shape == w.shape, name
+            np.testing.assert_allclose(g, w, rtol=1e-12 if dtype == np.float64 else 1e-5,
+                                       atol=1e-12 if dtype == np.float64 else 1e-5,
+                                       err_msg=name)
+
+
+def test_spatial_batchnorm_relu_numerical_gradients(kernels, rng):
+    gamma, beta = rng.standard_normal(2), rng.standard_normal(2)
+    while True:     # keep every value off the ReLU's kink, where finite differences fail
+        x = rng.standard_normal((3, 2, 4, 5)) * 2 + 0.5
+        an, _ = fast_layers.spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "train"})
+        if np.abs(an).min() > 1e-3:
+            break
+    dout = rng.standard_normal(x.shape)
+
+    def forward(x_, gamma_, beta_):
+        return fast_layers.spatial_batchnorm_relu_forward_fast(x_, gamma_, beta_,
+                                                               {"mode": "train"})[0]
+
+    _, cache = fast_layers.spatial_batchnorm_relu_forward_fast(x, gamma, beta, {"mode": "train"})
+    dx, dgamma, dbeta = fast_layers.spatial_batchnorm_relu_backward_fast(dout, cache)
     assert rel_error(dx, eval_numerical_gradient_array(
         lambda v: forward(v, gamma, beta), x, dout)) < 1e-7
     assert rel_error(dgamma, eval_numerical_gradient_array(
