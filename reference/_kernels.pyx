@@ -26,8 +26,11 @@ order so that every window row is one contiguous run of ``WW * C`` values)::
              the FIRST maximum of the window in row-major order (the first NaN
              if the window has one, as numpy's argmax does)
     maxpool_backward  dout, argmax -> dx (N, C, H, W), scatter-add
+    bn_forward   x (N, C, P) -> out, batch normalization (and ReLU) per channel
+    bn_backward  dout, x -> dx, dgamma, dbeta
 """
 
+from libc.math cimport sqrt
 from libc.string cimport memcpy, memset
 
 cdef extern from *:
@@ -359,114 +362,104 @@ cdef int _check_rows(str who, Py_ssize_t stride, Py_ssize_t itemsize) except -1:
     return 0
 
 
-def bn_stats(const real[:, :, :] x, double[::1] mean, double[::1] var):
-    """Per-channel mean and biased variance of x (N, C, P), accumulated in double.
+def bn_forward(const real[:, :, :] x, double[::1] mean, double[::1] var, double[::1] inv_std,
+               const double[::1] gamma, const double[::1] beta, double eps, bint train,
+               bint relu, real[:, :, :] out):
+    """Batch normalization of x (N, C, P), one channel at a time.
+
+    In train mode, first the channel's mean and biased variance (accumulated
+    in double) into ``mean`` and ``var``; in test mode these are given. Then
+    ``inv_std = 1 / sqrt(var + eps)`` and ``out = gamma * (x - mean) * inv_std
+    + beta``, or its ReLU ``max(., 0)`` with ``relu``. Walking one channel at a
+    time keeps its values in cache from the first pass to the last, so ``x``
+    is read from memory once.
 
     The batch-norm kernels take (N, C, P) views whose last axis is contiguous,
     such as a range of channels, so that each worker thread can own some.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = x.shape[2], n, c, p
-    cdef double a0, a1, a2, a3, m, d0, d1, d2, d3, count = <double>(N * P)
+    cdef double a0, a1, a2, a3, mu, d0, d1, d2, d3, count = <double>(N * P)
+    cdef real m, s, g, b, o
     cdef const real *row
-    if mean.shape[0] != C or var.shape[0] != C:
-        raise ValueError("bn_stats: mean and var must have one entry per channel")
-    _check_rows("bn_stats", x.strides[2], sizeof(real))
-    with nogil:
-        for c in range(C):
-            a0 = a1 = a2 = a3 = 0           # four partial sums hide the add latency
-            for n in range(N):
-                row = &x[n, c, 0]
-                p = 0
-                while p + 4 <= P:
-                    a0 = a0 + row[p]
-                    a1 = a1 + row[p + 1]
-                    a2 = a2 + row[p + 2]
-                    a3 = a3 + row[p + 3]
-                    p = p + 4
-                while p < P:
-                    a0 = a0 + row[p]
-                    p = p + 1
-            m = ((a0 + a1) + (a2 + a3)) / count
-            a0 = a1 = a2 = a3 = 0
-            for n in range(N):
-                row = &x[n, c, 0]
-                p = 0
-                while p + 4 <= P:
-                    d0 = row[p] - m
-                    d1 = row[p + 1] - m
-                    d2 = row[p + 2] - m
-                    d3 = row[p + 3] - m
-                    a0 = a0 + d0 * d0
-                    a1 = a1 + d1 * d1
-                    a2 = a2 + d2 * d2
-                    a3 = a3 + d3 * d3
-                    p = p + 4
-                while p < P:
-                    d0 = row[p] - m
-                    a0 = a0 + d0 * d0
-                    p = p + 1
-            mean[c] = m
-            var[c] = ((a0 + a1) + (a2 + a3)) / count
-
-
-def bn_normalize(const real[:, :, :] x, const double[::1] mean, const double[::1] inv_std,
-                 const double[::1] gamma, const double[::1] beta,
-                 real[:, :, :] x_hat, real[:, :, :] out, bint relu=False):
-    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta``, per channel.
-
-    With ``relu``, ``out = max(gamma * x_hat + beta, 0)``: batch norm and the
-    ReLU after it in one pass.
-    """
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = x.shape[2], n, c, p
-    cdef real m, s, g, b, h, o
-    cdef const real *src
-    cdef real *xh
     cdef real *dst
-    _check_rows("bn_normalize", x.strides[2], sizeof(real))
-    _check_rows("bn_normalize", x_hat.strides[2], sizeof(real))
-    _check_rows("bn_normalize", out.strides[2], sizeof(real))
+    if mean.shape[0] != C or var.shape[0] != C or inv_std.shape[0] != C:
+        raise ValueError("bn_forward: mean, var and inv_std must have one entry per channel")
+    _check_rows("bn_forward", x.strides[2], sizeof(real))
+    _check_rows("bn_forward", out.strides[2], sizeof(real))
     with nogil:
         for c in range(C):
+            if train:
+                a0 = a1 = a2 = a3 = 0       # four partial sums hide the add latency
+                for n in range(N):
+                    row = &x[n, c, 0]
+                    p = 0
+                    while p + 4 <= P:
+                        a0 = a0 + row[p]
+                        a1 = a1 + row[p + 1]
+                        a2 = a2 + row[p + 2]
+                        a3 = a3 + row[p + 3]
+                        p = p + 4
+                    while p < P:
+                        a0 = a0 + row[p]
+                        p = p + 1
+                mu = ((a0 + a1) + (a2 + a3)) / count
+                a0 = a1 = a2 = a3 = 0
+                for n in range(N):
+                    row = &x[n, c, 0]
+                    p = 0
+                    while p + 4 <= P:
+                        d0 = row[p] - mu
+                        d1 = row[p + 1] - mu
+                        d2 = row[p + 2] - mu
+                        d3 = row[p + 3] - mu
+                        a0 = a0 + d0 * d0
+                        a1 = a1 + d1 * d1
+                        a2 = a2 + d2 * d2
+                        a3 = a3 + d3 * d3
+                        p = p + 4
+                    while p < P:
+                        d0 = row[p] - mu
+                        a0 = a0 + d0 * d0
+                        p = p + 1
+                mean[c] = mu
+                var[c] = ((a0 + a1) + (a2 + a3)) / count
+            inv_std[c] = 1.0 / sqrt(var[c] + eps)
             m, s, g, b = <real>mean[c], <real>inv_std[c], <real>gamma[c], <real>beta[c]
             for n in range(N):
-                src = &x[n, c, 0]
-                xh = &x_hat[n, c, 0]
+                row = &x[n, c, 0]
                 dst = &out[n, c, 0]
                 if relu:
                     for p in range(P):
-                        h = (src[p] - m) * s
-                        xh[p] = h
-                        o = g * h + b
+                        o = g * ((row[p] - m) * s) + b
                         dst[p] = o if o > 0 else 0
                 else:
                     for p in range(P):
-                        h = (src[p] - m) * s
-                        xh[p] = h
-                        dst[p] = g * h + b
+                        dst[p] = g * ((row[p] - m) * s) + b
 
 
-def bn_backward(const real[:, :, :] dout, const real[:, :, :] x_hat,
-                const double[::1] gamma, const double[::1] inv_std, bint train,
+def bn_backward(const real[:, :, :] dout, const real[:, :, :] x, const double[::1] mean,
+                const double[::1] inv_std, const double[::1] gamma, bint train,
                 real[:, :, :] dx, double[::1] dgamma, double[::1] dbeta,
                 const real[:, :, :] relu_out=None):
     """Batch-norm gradients per channel of (N, C, P) arrays.
 
-    ``dbeta = sum(dout)``, ``dgamma = sum(dout * x_hat)`` and, in train mode,
-    ``dx = gamma*inv_std * (dout - dbeta/M - x_hat*dgamma/M)`` with ``M = N*P``
-    (in test mode ``dx = gamma*inv_std * dout``). Given ``relu_out``, the
-    output of a fused :func:`bn_normalize` with ``relu``, ``dout`` is first
-    zeroed where ``relu_out`` is not positive (the ReLU's backward pass).
+    With ``x_hat = (x - mean) * inv_std`` recomputed as :func:`bn_forward`
+    computed it: ``dbeta = sum(dout)``, ``dgamma = sum(dout * x_hat)`` and, in
+    train mode, ``dx = gamma*inv_std * (dout - dbeta/M - x_hat*dgamma/M)`` with
+    ``M = N*P`` (in test mode ``dx = gamma*inv_std * dout``). Given
+    ``relu_out``, the output of :func:`bn_forward` with ``relu``, ``dout`` is
+    first zeroed where ``relu_out`` is not positive (the ReLU's backward pass).
     """
     cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], P = dout.shape[2], n, c, p
     cdef double sd, sdx, s0, s1, t0, t1, count = <double>(N * P)
-    cdef real k, shift, slope
+    cdef real k, shift, slope, m, s, h0, h1
     cdef const real *d
-    cdef const real *h
-    cdef const real *r = NULL
+    cdef const real *xr
+    cdef const real *r
     cdef real *g
     cdef bint relu = relu_out is not None
     _check_rows("bn_backward", dout.strides[2], sizeof(real))
-    _check_rows("bn_backward", x_hat.strides[2], sizeof(real))
+    _check_rows("bn_backward", x.strides[2], sizeof(real))
     _check_rows("bn_backward", dx.strides[2], sizeof(real))
     if relu:
         _check_rows("bn_backward", relu_out.strides[2], sizeof(real))
@@ -474,10 +467,11 @@ def bn_backward(const real[:, :, :] dout, const real[:, :, :] x_hat,
             raise ValueError("bn_backward: relu_out must have the shape of dout")
     with nogil:
         for c in range(C):
+            m, s = <real>mean[c], <real>inv_std[c]
             s0 = s1 = t0 = t1 = 0           # two partial sums each hide the add latency
             for n in range(N):
                 d = &dout[n, c, 0]
-                h = &x_hat[n, c, 0]
+                xr = &x[n, c, 0]
                 if relu:                    # mask into dx first: simple loops vectorise
                     r = &relu_out[n, c, 0]
                     g = &dx[n, c, 0]
@@ -488,14 +482,17 @@ def bn_backward(const real[:, :, :] dout, const real[:, :, :] x_hat,
                     d = g
                 p = 0
                 while p + 2 <= P:
+                    h0 = (xr[p] - m) * s
+                    h1 = (xr[p + 1] - m) * s
                     s0 = s0 + d[p]
                     s1 = s1 + d[p + 1]
-                    t0 = t0 + d[p] * h[p]
-                    t1 = t1 + d[p + 1] * h[p + 1]
+                    t0 = t0 + d[p] * h0
+                    t1 = t1 + d[p + 1] * h1
                     p = p + 2
                 if p < P:
+                    h0 = (xr[p] - m) * s
                     s0 = s0 + d[p]
-                    t0 = t0 + d[p] * h[p]
+                    t0 = t0 + d[p] * h0
             sd = s0 + s1
             sdx = t0 + t1
             dbeta[c] = sd
@@ -505,7 +502,7 @@ def bn_backward(const real[:, :, :] dout, const real[:, :, :] x_hat,
             slope = <real>(gamma[c] * inv_std[c] * sdx / count) if train else 0
             for n in range(N):
                 d = &dx[n, c, 0] if relu else &dout[n, c, 0]
-                h = &x_hat[n, c, 0]
+                xr = &x[n, c, 0]
                 g = &dx[n, c, 0]
                 for p in range(P):
-                    g[p] = k * d[p] - shift - slope * h[p]
+                    g[p] = k * d[p] - shift - slope * ((xr[p] - m) * s)

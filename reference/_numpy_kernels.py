@@ -121,30 +121,32 @@ def maxpool_backward(dout, argmax, dx):
     dx[...] = flat.reshape(N, C, H, W)
 
 
-def bn_stats(x, mean, var):
-    """Per-channel mean and biased variance of x (N, C, P), accumulated in double."""
-    count = x.shape[0] * x.shape[2]
-    mean[...] = x.sum(axis=(0, 2), dtype=np.float64) / count
-    centred = x - mean[:, None].astype(x.dtype)
-    var[...] = np.einsum("ncp,ncp->c", centred, centred, dtype=np.float64) / count
-
-
-def bn_normalize(x, mean, inv_std, gamma, beta, x_hat, out, relu=False):
-    """``x_hat = (x - mean) * inv_std`` and ``out = gamma * x_hat + beta`` (then max(., 0)
-    with ``relu``), per channel."""
+def bn_forward(x, mean, var, inv_std, gamma, beta, eps, train, relu, out):
+    """Batch normalization of x (N, C, P) per channel (see ``_kernels.pyx``)."""
     dt = x.dtype
-    np.subtract(x, mean.astype(dt)[:, None], out=x_hat)
-    x_hat *= inv_std.astype(dt)[:, None]
-    np.multiply(x_hat, gamma.astype(dt)[:, None], out=out)
+    if train:
+        count = x.shape[0] * x.shape[2]
+        mean[...] = x.sum(axis=(0, 2), dtype=np.float64) / count
+        centred = x - mean[:, None].astype(dt)
+        var[...] = np.einsum("ncp,ncp->c", centred, centred, dtype=np.float64) / count
+    inv_std[...] = 1.0 / np.sqrt(var + eps)
+    np.multiply(_normalized(x, mean, inv_std), gamma.astype(dt)[:, None], out=out)
     out += beta.astype(dt)[:, None]
     if relu:
         np.maximum(out, 0, out=out)
 
 
-def bn_backward(dout, x_hat, gamma, inv_std, train, dx, dgamma, dbeta, relu_out=None):
+def _normalized(x, mean, inv_std):
+    """``(x - mean) * inv_std`` per channel, in x's dtype."""
+    dt = x.dtype
+    return (x - mean.astype(dt)[:, None]) * inv_std.astype(dt)[:, None]
+
+
+def bn_backward(dout, x, mean, inv_std, gamma, train, dx, dgamma, dbeta, relu_out=None):
     """Batch-norm gradients per channel of (N, C, P) arrays (see ``_kernels.pyx``)."""
     if relu_out is not None:
         dout = np.where(relu_out > 0, dout, 0).astype(dout.dtype, copy=False)
+    x_hat = _normalized(x, mean, inv_std)
     count = dout.shape[0] * dout.shape[2]
     dbeta[...] = dout.sum(axis=(0, 2), dtype=np.float64)
     dgamma[...] = np.einsum("ncp,ncp->c", dout, x_hat, dtype=np.float64)

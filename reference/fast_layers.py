@@ -348,8 +348,10 @@ def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
     mode), without the copies to and from an (N*H*W, C) matrix; per-channel
     sums are accumulated in float64.
 
-    Returns out : (N, C, H, W) like ``x``; cache ``(x_hat, gamma, inv_std, mode)``
-    with ``x_hat`` (N, C, H*W) the normalised input.
+    Returns out : (N, C, H, W) like ``x``; cache ``(x, mean, inv_std, gamma,
+    mode)`` with ``x`` viewed as (N, C, H*W) and the float64 (C,) statistics
+    used; the backward pass recomputes the normalised input from them (cheaper
+    than writing it to memory and reading it back).
     """
     out, cache = _batchnorm_forward(x, gamma, beta, bn_param, relu=False)
     return out.reshape(x.shape), cache
@@ -360,14 +362,15 @@ def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param):
 
     Same values as :func:`spatial_batchnorm_forward_fast` followed by
     :func:`layers.relu_forward`. Returns out : (N, C, H, W) like ``x``; cache
-    ``(x_hat, gamma, inv_std, mode, out)`` with ``out`` viewed as (N, C, H*W).
+    the 5 items of :func:`spatial_batchnorm_forward_fast`'s, then ``out``
+    viewed as (N, C, H*W).
     """
     out, cache = _batchnorm_forward(x, gamma, beta, bn_param, relu=True)
     return out.reshape(x.shape), cache + (out,)
 
 
 def _batchnorm_forward(x, gamma, beta, bn_param, relu):
-    """The two forward passes above; returns out as (N, C, H*W) and the 4-item cache."""
+    """The two forward passes above; returns out as (N, C, H*W) and the 5-item cache."""
     check_array(x, "x", ndim=4)
     check_keys(bn_param, "bn_param", ("mode",))
     mode = bn_param["mode"]
@@ -383,33 +386,26 @@ def _batchnorm_forward(x, gamma, beta, bn_param, relu):
     running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
     running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
     x3 = np.ascontiguousarray(x).reshape(N, C, H * W)
-    x_hat = np.empty(x3.shape, dtype=x.dtype)
     out = np.empty(x3.shape, dtype=x.dtype)
-    if mode == "train":
-        mean = np.empty(C)
-        var = np.empty(C)
-    else:
-        mean = np.asarray(running_mean, dtype=np.float64)
-        var = np.asarray(running_var, dtype=np.float64)
+    train = mode == "train"
+    mean = np.empty(C) if train else np.array(running_mean, dtype=np.float64)
+    var = np.empty(C) if train else np.array(running_var, dtype=np.float64)
     inv_std = np.empty(C)
     gamma64 = np.asarray(gamma, dtype=np.float64)
     beta64 = np.asarray(beta, dtype=np.float64)
 
     def work(chunks):                         # chunks of channels
         for _, c0, c1 in chunks:
-            if mode == "train":
-                _K.bn_stats(x3[:, c0:c1], mean[c0:c1], var[c0:c1])
-            inv_std[c0:c1] = 1.0 / np.sqrt(var[c0:c1] + eps)
-            _K.bn_normalize(x3[:, c0:c1], mean[c0:c1], inv_std[c0:c1], gamma64[c0:c1],
-                            beta64[c0:c1], x_hat[:, c0:c1], out[:, c0:c1], relu)
+            _K.bn_forward(x3[:, c0:c1], mean[c0:c1], var[c0:c1], inv_std[c0:c1],
+                          gamma64[c0:c1], beta64[c0:c1], eps, train, relu, out[:, c0:c1])
 
     _map_workers(work, C, _channel_chunk(C))
-    if mode == "train":
+    if train:
         running_mean *= momentum
         running_mean += (1 - momentum) * mean.astype(running_mean.dtype)
         running_var *= momentum
         running_var += (1 - momentum) * var.astype(running_var.dtype)
-    return out, (x_hat, gamma, inv_std, mode)
+    return out, (x3, mean, inv_std, gamma, mode)
 
 
 def spatial_batchnorm_backward_fast(dout, cache):
@@ -425,27 +421,27 @@ def spatial_batchnorm_relu_backward_fast(dout, cache):
 
     dout : (N, C, H, W). Returns dx : (N, C, H, W), dgamma : (C,), dbeta : (C,).
     """
-    return _batchnorm_backward(dout, cache[:4], relu_out=cache[4])
+    return _batchnorm_backward(dout, cache[:5], relu_out=cache[5])
 
 
 def _batchnorm_backward(dout, cache, relu_out):
     check_array(dout, "dout", ndim=4)
-    x_hat, gamma, inv_std, mode = cache
+    x3, mean, inv_std, gamma, mode = cache
     N, C, H, W = dout.shape
-    if x_hat.shape != (N, C, H * W):
+    if x3.shape != (N, C, H * W):
         raise ValueError(f"dout has shape {dout.shape}, which does not match the cache "
-                         f"(N, C, H*W) = {x_hat.shape}")
-    d3 = np.ascontiguousarray(dout, dtype=x_hat.dtype).reshape(N, C, H * W)
-    dx = np.empty(x_hat.shape, dtype=x_hat.dtype)
+                         f"(N, C, H*W) = {x3.shape}")
+    d3 = np.ascontiguousarray(dout, dtype=x3.dtype).reshape(N, C, H * W)
+    dx = np.empty(x3.shape, dtype=x3.dtype)
     dgamma = np.empty(C)
     dbeta = np.empty(C)
     gamma64 = np.asarray(gamma, dtype=np.float64)
 
     def work(chunks):                         # chunks of channels
         for _, c0, c1 in chunks:
-            _K.bn_backward(d3[:, c0:c1], x_hat[:, c0:c1], gamma64[c0:c1], inv_std[c0:c1],
-                           mode == "train", dx[:, c0:c1], dgamma[c0:c1], dbeta[c0:c1],
-                           None if relu_out is None else relu_out[:, c0:c1])
+            _K.bn_backward(d3[:, c0:c1], x3[:, c0:c1], mean[c0:c1], inv_std[c0:c1],
+                           gamma64[c0:c1], mode == "train", dx[:, c0:c1], dgamma[c0:c1],
+                           dbeta[c0:c1], None if relu_out is None else relu_out[:, c0:c1])
 
     _map_workers(work, C, _channel_chunk(C))
     return (dx.reshape(dout.shape), dgamma.astype(dout.dtype), dbeta.astype(dout.dtype))
