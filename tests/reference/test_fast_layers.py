@@ -511,3 +511,20 @@ def test_compiled_kernels_refuse_windows_that_do_not_fit():
                                 np.zeros((1, 1, 1, 1), dtype=np.int32), 4, 1, 1)
     with pytest.raises(ValueError, match="cols has shape"):
         kernels.col2im(np.zeros((2, 9)), np.zeros((1, 3, 3, 1)), 3, 3, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("F", [1, 8, 11, 19, 64])
+def test_layout_kernels_transpose_and_sum_any_channel_count(F, dtype, kernels, rng):
+    # the compiled transposes work in blocks of 8 channels and tiles of rows
+    N, P = 3, 37
+    d = rng.standard_normal((N, F, P)).astype(dtype)
+    rows = np.empty((N * P, F), dtype=dtype)
+    total = np.ones(F)
+    fast_layers._K.nchw_to_rows(d, rows, total)
+    assert np.array_equal(rows, d.transpose(0, 2, 1).reshape(N * P, F))
+    np.testing.assert_allclose(total, 1 + d.sum(axis=(0, 2), dtype=np.float64), rtol=1e-6)
+    bias = rng.standard_normal(F).astype(dtype)
+    back = np.empty((N, F, P), dtype=dtype)
+    fast_layers._K.rows_to_nchw(rows, back, bias)
+    assert np.array_equal(back, d + bias[None, :, None])
