@@ -93,10 +93,11 @@ class ThreeLayerConvNet:
             dh1, grads["W2"], grads["b2"], grads["gamma2"], grads["beta2"] = \
                 affine_bn_relu_backward(dh2, cache2)
             _, grads["W1"], grads["b1"], grads["gamma1"], grads["beta1"] = \
-                conv_bn_relu_pool_backward(dh1, cache1)
+                conv_bn_relu_pool_backward(dh1, cache1, need_dx=False)
         else:
             dh1, grads["W2"], grads["b2"] = affine_relu_backward(dh2, cache2)
-            _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dh1, cache1)
+            _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dh1, cache1,
+                                                                  need_dx=False)
         for k in weights:
             grads[k] = grads[k] + self.reg * p[k]
         return loss, grads

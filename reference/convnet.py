@@ -132,7 +132,11 @@ class ConvNet:
         dh, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, last_cache)
         for i in range(last - 1, 0, -1):
             module, name, cache = caches[i - 1]
-            dh, *layer_grads = getattr(module, name + "_backward")(dh, cache)
+            backward = getattr(module, name + "_backward")
+            if i == 1 and module is conv_utils:     # the data needs no gradient
+                dh, *layer_grads = backward(dh, cache, need_dx=False)
+            else:
+                dh, *layer_grads = backward(dh, cache)
             keys = ["W", "b", "gamma", "beta"][:len(layer_grads)]
             grads.update({f"{k}{i}": g for k, g in zip(keys, layer_grads)})
         for i in range(1, last + 1):

@@ -215,13 +215,15 @@ def conv_forward_fast(x, w, b, conv_param):
     return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, xp)
 
 
-def conv_backward_fast(dout, cache):
+def conv_backward_fast(dout, cache, need_dx=True):
     """Convolution backward pass.
 
     Parameters
     ----------
     dout : (N, F, H', W') upstream gradient.
     cache : from :func:`conv_forward_fast` (or :func:`conv_forward_naive`).
+    need_dx : False skips the input gradient (a network's first layer, whose
+        input is the data, does not need it) and returns ``None`` for it.
 
     Returns
     -------
@@ -240,9 +242,9 @@ def conv_backward_fast(dout, cache):
     xp = cache[4] if len(cache) > 4 else _padded_nhwc(x, pad, dtype)
     wk = _filters_as_matrix(w, dtype)
     d3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
-    dx = np.empty((N, C, H, W), dtype=dtype)
+    dx = np.empty((N, C, H, W), dtype=dtype) if need_dx else None
 
-    step = _chunk(N, K * P * dx.itemsize)
+    step = _chunk(N, K * P * np.dtype(dtype).itemsize)
     # One dw and db term per chunk, summed in chunk order afterwards: the sum
     # is then the same whichever worker took which chunk.
     dw_terms = np.empty((_n_chunks(N, step), K, F), dtype=dtype)
@@ -251,7 +253,7 @@ def conv_backward_fast(dout, cache):
     def work(chunks):
         cbuf = np.empty((step * P, K), dtype=dtype)
         gbuf = np.empty((step * P, F), dtype=dtype)
-        dxp = np.empty((step,) + xp.shape[1:], dtype=dtype)
+        dxp = np.empty((step,) + xp.shape[1:], dtype=dtype) if need_dx else None
         for index, n0, n1 in chunks:
             m = (n1 - n0) * P
             g = gbuf[:m]
@@ -259,6 +261,8 @@ def conv_backward_fast(dout, cache):
             cols = cbuf[:m]
             _K.im2col(xp[n0:n1], cols, HH, WW, stride)
             np.matmul(cols.T, g, out=dw_terms[index])
+            if not need_dx:
+                continue
             dcols = np.matmul(g, wk, out=cols)    # the columns are spent: reuse them
             _K.col2im(dcols, dxp[:n1 - n0], HH, WW, stride)
             _K.unpad_from_nhwc(dxp[:n1 - n0], dx[n0:n1], pad)
@@ -267,7 +271,7 @@ def conv_backward_fast(dout, cache):
     dwk = dw_terms.sum(axis=0)
     db = db_terms.sum(axis=0)
     dw = dwk.reshape(HH, WW, C, F).transpose(3, 2, 0, 1).astype(w.dtype)
-    return dx.astype(x.dtype, copy=False), dw, db.astype(dout.dtype)
+    return (dx.astype(x.dtype, copy=False) if need_dx else None), dw, db.astype(dout.dtype)
 
 
 def max_pool_forward_fast(x, pool_param):

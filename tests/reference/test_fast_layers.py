@@ -109,6 +109,17 @@ def test_conv_large_batch_crosses_chunks(kernels, rng, monkeypatch):
         assert np.abs(g_fast - g_naive).max() < 1e-9
 
 
+def test_conv_backward_without_dx_gives_the_same_weight_gradients(kernels, rng, monkeypatch):
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
+    x, w, b, cp = make_conv((5, 3, 7, 6, 4, 3, 2, 2, 1), rng)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = fast_layers.conv_backward_fast(dout, cache)
+    none, dw_only, db_only = fast_layers.conv_backward_fast(dout, cache, need_dx=False)
+    assert none is None
+    assert np.array_equal(dw_only, dw) and np.array_equal(db_only, db)
+
+
 class FakeBlasController:
     """Stands in for threadpoolctl's controller: records the limits asked for."""
 
