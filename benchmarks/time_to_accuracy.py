@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from cnnkit.reference.data import get_CIFAR10_data
+from cnnkit.reference.solver import check_due
 from cnnkit.reference.train import DEFAULT_RECIPE, TARGET_ACCURACY, train
 
 
@@ -54,7 +55,6 @@ def train_torch(data, recipe, seed=0):
     rng = np.random.default_rng(seed)
     N, batch = X_train.shape[0], recipe["batch_size"]
     per_epoch = N // batch
-    check_every = max(per_epoch // recipe["checks_per_epoch"], 1)
     history, reached = [], None
     start = time.perf_counter()
     for it in range(1, recipe["num_epochs"] * per_epoch + 1):
@@ -66,9 +66,12 @@ def train_torch(data, recipe, seed=0):
         if it % per_epoch == 0:
             for group in opt.param_groups:
                 group["lr"] *= recipe["lr_decay"]
-        if it % check_every == 0:
+        if check_due(it, per_epoch, recipe["checks_per_epoch"]):
             model.eval()
-            with torch.no_grad():
+            with torch.no_grad():       # the Solver's two checks: a train sample, then val
+                sample = torch.from_numpy(rng.choice(N, recipe["num_train_samples"],
+                                                     replace=False))
+                (model(X_train[sample]).argmax(1) == y_train[sample]).float().mean()
                 acc = float((model(X_val).argmax(1) == y_val).float().mean())
             history.append((it, acc))
             if acc >= TARGET_ACCURACY and reached is None:

@@ -19,11 +19,15 @@ The backward pass rebuilds the columns chunk by chunk (cheaper than reading
 them back from memory). When threadpoolctl is installed and BLAS has several
 threads, the chunks are shared among that many Python threads, each with a
 single-threaded BLAS, so the copies run in parallel too; otherwise one thread
-walks the chunks and BLAS parallelises each product.
+walks the chunks and BLAS parallelises each product. Workers take the next
+chunk when they finish one, and per-chunk terms (dw, db) are summed in chunk
+order, so the results never depend on which worker took which chunk.
 
 Max pooling shares its images among the same workers, and spatial batch
 normalization (here too, computed on an (N, C, H*W) view instead of the naive
-layer's copies to and from an (N*H*W, C) matrix) shares its channels.
+layer's copies to and from an (N*H*W, C) matrix) shares its channels; with
+:func:`spatial_batchnorm_relu_forward_fast` the ReLU after it runs in the same
+pass.
 """
 import contextlib
 import importlib

@@ -116,7 +116,6 @@ class Solver:
         """
         per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
         total = self.num_epochs * per_epoch
-        check_every = max(per_epoch // max(self.checks_per_epoch, 1), 1)
         stopped = False
         self._bar = bar = _progress_bar(total) if self.progress else None
         while self.iteration < total and not stopped:
@@ -133,13 +132,25 @@ class Solver:
                 self.epoch += 1
                 for config in self.optim_configs.values():
                     config["learning_rate"] = config.get("learning_rate", 1e-2) * self.lr_decay
-            if epoch_end or self.iteration % check_every == 0 or self.iteration == total:
+            if check_due(self.iteration, per_epoch, self.checks_per_epoch):
                 stopped = self._check()
         if bar is not None:
             bar.close()
             self._bar = None
         if self._best_state:
             load_state(self.model, self._best_state)
+
+
+def check_due(iteration, per_epoch, checks_per_epoch):
+    """Whether accuracy is checked after ``iteration`` (counted from 1).
+
+    Checks fall ``checks_per_epoch`` times an epoch (at most once an
+    iteration), evenly spread, the last at the epoch's end: with 765
+    iterations an epoch and 8 checks, after iterations 96, 192, 287, ..., 765.
+    """
+    within = (iteration - 1) % per_epoch + 1          # 1..per_epoch
+    checks = min(max(checks_per_epoch, 1), per_epoch)
+    return within * checks // per_epoch > (within - 1) * checks // per_epoch
 
 
 def _progress_bar(total):

@@ -398,16 +398,20 @@ def test_missing_extension_end_to_end_in_a_fresh_process():
     assert done.stdout.strip() == "ok"
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (1, 1, 3, 2), (2, 5, 1, 1)], ids=str)
-def test_spatial_batchnorm_fast_matches_naive(shape, dtype, workers, kernels, rng, monkeypatch):
+def batchnorm_inputs(shape, dtype, workers, rng, monkeypatch):
+    """x (shape) and gamma, beta for batch-norm tests, with ``workers`` worker threads."""
     controller = FakeBlasController() if workers > 1 else None
     monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (controller, workers))
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
     C = shape[1]
-    gamma = rng.standard_normal(C).astype(dtype)
-    beta = rng.standard_normal(C).astype(dtype)
+    return x, rng.standard_normal(C).astype(dtype), rng.standard_normal(C).astype(dtype)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (1, 1, 3, 2), (2, 5, 1, 1)], ids=str)
+def test_spatial_batchnorm_fast_matches_naive(shape, dtype, workers, kernels, rng, monkeypatch):
+    x, gamma, beta = batchnorm_inputs(shape, dtype, workers, rng, monkeypatch)
     tol = 1e-9 if dtype == np.float64 else 1e-4
     naive_param, fast_param = {"mode": "train", "momentum": 0.8}, {"mode": "train",
                                                                     "momentum": 0.8}
@@ -427,35 +431,12 @@ def test_spatial_batchnorm_fast_matches_naive(shape, dtype, workers, kernels, rn
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10, err_msg=name)
 
 
-def test_spatial_batchnorm_fast_numerical_gradients(kernels, rng):
-    x = rng.standard_normal((3, 2, 4, 5)) * 2 + 0.5
-    gamma, beta = rng.standard_normal(2), rng.standard_normal(2)
-    dout = rng.standard_normal(x.shape)
-
-    def forward(x_, gamma_, beta_):
-        return fast_layers.spatial_batchnorm_forward_fast(x_, gamma_, beta_, {"mode": "train"})[0]
-
-    _, cache = fast_layers.spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "train"})
-    dx, dgamma, dbeta = fast_layers.spatial_batchnorm_backward_fast(dout, cache)
-    assert rel_error(dx, eval_numerical_gradient_array(
-        lambda v: forward(v, gamma, beta), x, dout)) < 1e-7
-    assert rel_error(dgamma, eval_numerical_gradient_array(
-        lambda v: forward(x, v, beta), gamma, dout)) < 1e-7
-    assert rel_error(dbeta, eval_numerical_gradient_array(
-        lambda v: forward(x, gamma, v), beta, dout)) < 1e-7
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(4, 3, 5, 6), (1, 1, 3, 2), (2, 9, 1, 1)], ids=str)
 def test_spatial_batchnorm_relu_is_batchnorm_then_relu(shape, dtype, workers, kernels, rng,
                                                        monkeypatch):
-    controller = FakeBlasController() if workers > 1 else None
-    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (controller, workers))
-    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
-    C = shape[1]
-    gamma = rng.standard_normal(C).astype(dtype)
-    beta = rng.standard_normal(C).astype(dtype)
+    x, gamma, beta = batchnorm_inputs(shape, dtype, workers, rng, monkeypatch)
     for mode in ("train", "test"):
         bn_param, fused_param = {"mode": mode}, {"mode": mode}
         an, bn_cache = fast_layers.spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
@@ -478,7 +459,12 @@ def test_spatial_batchnorm_relu_is_batchnorm_then_relu(shape, dtype, workers, ke
                                        err_msg=name)
 
 
-def test_spatial_batchnorm_relu_numerical_gradients(kernels, rng):
+@pytest.mark.parametrize("relu", [False, True], ids=["bn", "bn+relu"])
+def test_spatial_batchnorm_fast_numerical_gradients(relu, kernels, rng):
+    forward_fast, backward_fast = (
+        (fast_layers.spatial_batchnorm_relu_forward_fast,
+         fast_layers.spatial_batchnorm_relu_backward_fast) if relu else
+        (fast_layers.spatial_batchnorm_forward_fast, fast_layers.spatial_batchnorm_backward_fast))
     gamma, beta = rng.standard_normal(2), rng.standard_normal(2)
     while True:     # keep every value off the ReLU's kink, where finite differences fail
         x = rng.standard_normal((3, 2, 4, 5)) * 2 + 0.5
@@ -488,11 +474,10 @@ def test_spatial_batchnorm_relu_numerical_gradients(kernels, rng):
     dout = rng.standard_normal(x.shape)
 
     def forward(x_, gamma_, beta_):
-        return fast_layers.spatial_batchnorm_relu_forward_fast(x_, gamma_, beta_,
-                                                               {"mode": "train"})[0]
+        return forward_fast(x_, gamma_, beta_, {"mode": "train"})[0]
 
-    _, cache = fast_layers.spatial_batchnorm_relu_forward_fast(x, gamma, beta, {"mode": "train"})
-    dx, dgamma, dbeta = fast_layers.spatial_batchnorm_relu_backward_fast(dout, cache)
+    _, cache = forward_fast(x, gamma, beta, {"mode": "train"})
+    dx, dgamma, dbeta = backward_fast(dout, cache)
     assert rel_error(dx, eval_numerical_gradient_array(
         lambda v: forward(v, gamma, beta), x, dout)) < 1e-7
     assert rel_error(dgamma, eval_numerical_gradient_array(

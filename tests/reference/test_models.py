@@ -131,3 +131,24 @@ def test_solver_restores_best_model_with_batchnorm_statistics(rng):
     solver.train()
     final = solver.check_accuracy(data["X_val"], data["y_val"])
     assert final == solver.best_val_acc == max(solver.val_acc_history)
+
+
+@pytest.mark.parametrize("per_epoch, checks", [(765, 8), (5, 8), (6, 1), (7, 3), (1, 1)])
+def test_checks_fall_evenly_the_last_at_each_epoch_end(per_epoch, checks):
+    from cnnkit.reference.solver import check_due
+    for epoch in range(2):
+        due = [i for i in range(epoch * per_epoch + 1, (epoch + 1) * per_epoch + 1)
+               if check_due(i, per_epoch, checks)]
+        assert len(due) == min(checks, per_epoch)       # never two checks at one point
+        assert due[-1] == (epoch + 1) * per_epoch
+
+
+def test_solver_checks_as_often_as_asked(rng):
+    X = rng.standard_normal((70, 3, 8, 8))
+    y = rng.integers(0, 10, 70)
+    data = {"X_train": X[:50], "y_train": y[:50], "X_val": X[50:], "y_val": y[50:]}
+    model = R.ConvNet(input_dim=(3, 8, 8), num_filters=[4], hidden_dims=[], seed=0)
+    solver = R.Solver(model, data, batch_size=10, num_epochs=2, checks_per_epoch=2,
+                      verbose=False, seed=0)
+    solver.train()
+    assert solver.check_iterations == [3, 5, 8, 10]
