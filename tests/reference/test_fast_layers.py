@@ -33,6 +33,14 @@ def kernels(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["channels-last", "channels-first"])
+def layout(request, monkeypatch):
+    """Run a conv test with the forward pass in one layout, whatever the channel count."""
+    monkeypatch.setattr(fast_layers, "NCHW_RUN_BELOW",
+                        0 if request.param == "channels-last" else 10**9)
+    return request.param
+
+
 def conv_cases(count, seed):
     """Random convolution geometries, including awkward ones."""
     rng = np.random.default_rng(seed)
@@ -69,7 +77,7 @@ def make_conv(case, rng, dtype=np.float64):
 
 
 @pytest.mark.parametrize("case", conv_cases(30, seed=7), ids=str)
-def test_conv_matches_naive_float64(case, kernels, rng):
+def test_conv_matches_naive_float64(case, kernels, layout, rng):
     x, w, b, cp = make_conv(case, rng)
     out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
     out_fast, cache_fast = fast_layers.conv_forward_fast(x, w, b, cp)
@@ -83,7 +91,7 @@ def test_conv_matches_naive_float64(case, kernels, rng):
 
 
 @pytest.mark.parametrize("case", conv_cases(10, seed=8), ids=str)
-def test_conv_float32_keeps_dtype(case, kernels, rng):
+def test_conv_float32_keeps_dtype(case, kernels, layout, rng):
     x, w, b, cp = make_conv(case, rng, np.float32)
     out_naive, cache_naive = conv_forward_naive(*(a.astype(np.float64) for a in (x, w, b)), cp)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
@@ -97,7 +105,7 @@ def test_conv_float32_keeps_dtype(case, kernels, rng):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, err_msg=name)
 
 
-def test_conv_large_batch_crosses_chunks(kernels, rng, monkeypatch):
+def test_conv_large_batch_crosses_chunks(kernels, layout, rng, monkeypatch):
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)   # a few images per chunk
     x, w, b, cp = make_conv((7, 3, 9, 8, 4, 3, 2, 1, 1), rng)
     out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
@@ -109,7 +117,7 @@ def test_conv_large_batch_crosses_chunks(kernels, rng, monkeypatch):
         assert np.abs(g_fast - g_naive).max() < 1e-9
 
 
-def test_conv_backward_without_dx_gives_the_same_weight_gradients(kernels, rng, monkeypatch):
+def test_conv_backward_without_dx_gives_the_same_weight_gradients(kernels, layout, rng, monkeypatch):
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
     x, w, b, cp = make_conv((5, 3, 7, 6, 4, 3, 2, 2, 1), rng)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
@@ -132,7 +140,7 @@ class FakeBlasController:
         yield
 
 
-def test_conv_shares_chunks_among_worker_threads(kernels, rng, monkeypatch):
+def test_conv_shares_chunks_among_worker_threads(kernels, layout, rng, monkeypatch):
     fake = FakeBlasController()
     monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (fake, 2))
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
@@ -191,7 +199,7 @@ def test_conv_runs_serially_when_no_thread_can_start(rng, monkeypatch):
     assert dx.shape == x.shape
 
 
-def test_conv_backward_accepts_naive_cache_and_views(kernels, rng):
+def test_conv_backward_accepts_naive_cache_and_views(kernels, layout, rng):
     x, w, b, cp = make_conv((2, 3, 6, 5, 2, 3, 3, 1, 1), rng)
     x_view = np.asfortranarray(x)                 # not C-contiguous
     out, cache_naive = conv_forward_naive(x, w, b, cp)
@@ -203,7 +211,7 @@ def test_conv_backward_accepts_naive_cache_and_views(kernels, rng):
         assert np.abs(g_fast - g_naive).max() < 1e-9
 
 
-def test_conv_mixed_dtypes_follow_naive(kernels, rng):
+def test_conv_mixed_dtypes_follow_naive(kernels, layout, rng):
     x, w, b, cp = make_conv((2, 2, 5, 5, 3, 3, 3, 1, 1), rng)
     x32 = x.astype(np.float32)
     out_naive, cache_naive = conv_forward_naive(x32, w, b, cp)
@@ -507,6 +515,11 @@ def test_compiled_kernels_refuse_windows_that_do_not_fit():
                                 np.zeros((1, 1, 1, 1), dtype=np.int32), 4, 1, 1)
     with pytest.raises(ValueError, match="cols has shape"):
         kernels.col2im(np.zeros((2, 9)), np.zeros((1, 3, 3, 1)), 3, 3, 1)
+    with pytest.raises(ValueError, match=r"im2col_nchw: cols has shape \(1, 9, 4\), "
+                                         r"expected \(1, 9, 1\)"):
+        kernels.im2col_nchw(np.zeros((1, 1, 3, 3)), np.zeros((1, 9, 4)), 3, 3, 1, 0)
+    with pytest.raises(ValueError, match="a 5x5 window with stride 1 does not fit a 4x4"):
+        kernels.im2col_nchw(np.zeros((1, 1, 2, 2)), np.zeros((1, 25, 1)), 5, 5, 1, 1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
