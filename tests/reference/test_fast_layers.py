@@ -537,3 +537,13 @@ def test_layout_kernels_transpose_and_sum_any_channel_count(F, dtype, kernels, r
     back = np.empty((N, F, P), dtype=dtype)
     fast_layers._K.rows_to_nchw(rows, back, bias)
     assert np.array_equal(back, d + bias[None, :, None])
+
+
+def test_numpy_fallback_has_every_compiled_kernel():
+    if fast_layers.KERNELS != "cython":
+        pytest.skip("the compiled kernels are not built (pip install -e .)")
+
+    def public(module):
+        return {n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))}
+
+    assert public(fast_layers._K) == public(_numpy_kernels)
