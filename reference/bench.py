@@ -47,6 +47,8 @@ TINY_NAIVE_CONV = ("conv 3->4 3x3 on 2x3x8x8", (2, 3, 8, 8), (4, 3, 3, 3), 1)
 TINY_NAIVE_POOL = ("max pool 2x2/2 on 2x3x8x8", (2, 3, 8, 8), 2)
 
 TIMED_KEYS = ("name", "kind", "shapes", "cnnkit_ms", "torch_ms", "ratio")
+#: the largest ratio cnnkit / PyTorch aimed for, per kind of layer
+TARGETS = {"conv": 1.5, "pool": 1.5, "batchnorm": 2.0}
 
 
 def _import_torch():
@@ -401,4 +403,54 @@ def format_table(result):
                      f"  {r['speedup']:7.1f}x")
     lines.append(f"ratio = cnnkit time / PyTorch time (median of {result['settings']['repeats']} "
                  "alternating runs); below 1 means cnnkit is faster.")
+    return "\n".join(lines)
+
+
+def summarize_runs(results):
+    """Per case, the medians over several :func:`run_benchmark` results and the ratios' range.
+
+    This machine class has spells in which everything runs up to 2x slower, so
+    one run's ratio can land anywhere in a band; several runs show the band.
+    Returns a list of dicts: ``name``, ``kind``, ``runs``, ``cnnkit_ms`` and
+    ``torch_ms`` (medians), ``ratio`` (median of the runs' ratios),
+    ``ratio_min``, ``ratio_max``, ``target`` (see :data:`TARGETS`) and
+    ``within_target`` (how many runs' ratios are at or under it); ratios are
+    None without PyTorch.
+    """
+    if not results:
+        raise ValueError("summarize_runs needs at least one benchmark result")
+    summary = []
+    for index, case in enumerate(results[0]["cases"]):
+        same = [r["cases"][index] for r in results]
+        ratios = [c["ratio"] for c in same if c["ratio"] is not None]
+        target = TARGETS.get(case["kind"])
+        summary.append({
+            "name": case["name"], "kind": case["kind"], "runs": len(same),
+            "cnnkit_ms": float(np.median([c["cnnkit_ms"] for c in same])),
+            "torch_ms": (float(np.median([c["torch_ms"] for c in same]))
+                         if ratios else None),
+            "ratio": float(np.median(ratios)) if ratios else None,
+            "ratio_min": min(ratios) if ratios else None,
+            "ratio_max": max(ratios) if ratios else None,
+            "target": target,
+            "within_target": (sum(r <= target for r in ratios)
+                              if ratios and target is not None else None),
+        })
+    return summary
+
+
+def format_summary(summary):
+    """A readable text table of :func:`summarize_runs`' result."""
+    width = max(len(c["name"]) for c in summary)
+    runs = summary[0]["runs"]
+    lines = [f"over {runs} runs (medians; ratio range; runs at or under the target)",
+             f"{'forward+backward, float32':<{width}}  {'cnnkit ms':>9}  {'torch ms':>9}"
+             f"  {'ratio':>6}  {'range':>11}  {'target':>8}"]
+    for c in summary:
+        rng_txt = ("-" if c["ratio"] is None
+                   else f"{c['ratio_min']:.2f}-{c['ratio_max']:.2f}")
+        target = ("-" if c["within_target"] is None
+                  else f"{c['within_target']}/{runs} <={c['target']:g}")
+        lines.append(f"{c['name']:<{width}}  {c['cnnkit_ms']:9.2f}  {_fmt(c['torch_ms'], '9.2f')}"
+                     f"  {_fmt(c['ratio'], '6.2f')}  {rng_txt:>11}  {target:>8}")
     return "\n".join(lines)

@@ -20,6 +20,10 @@ def register(subparsers):
                         help="also write the results, with machine information, to PATH")
     parser.add_argument("--repeats", type=positive_int, default=7,
                         help="runs per layer; the median is reported (default: 7)")
+    parser.add_argument("--runs", type=positive_int, default=1,
+                        help="repeat the whole benchmark this many times and also print, per "
+                             "layer, the medians and the range of the ratios (default: 1); "
+                             "the machine's slow spells move single runs")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny shapes that run in seconds (a smoke test, not a benchmark)")
     parser.add_argument("--threads", type=positive_int, default=None,
@@ -34,15 +38,25 @@ def register(subparsers):
 
 def run(args):
     """Run the benchmark for parsed ``args``; return the exit status."""
-    from .bench import format_table, run_benchmark
+    from .bench import format_summary, format_table, run_benchmark, summarize_runs
 
-    try:
-        result = run_benchmark(repeats=args.repeats, tiny=args.tiny,
-                               use_torch=not args.no_torch, threads=args.threads)
-    except ValueError as err:
-        print(f"cnnkit bench: {err}", file=sys.stderr)
-        return 2
-    print(format_table(result))
+    results = []
+    for k in range(args.runs):
+        try:
+            results.append(run_benchmark(repeats=args.repeats, tiny=args.tiny,
+                                         use_torch=not args.no_torch, threads=args.threads))
+        except ValueError as err:
+            print(f"cnnkit bench: {err}", file=sys.stderr)
+            return 2
+        if args.runs > 1:
+            print(f"run {k + 1}/{args.runs}:", file=sys.stderr)
+        print(format_table(results[-1]))
+    result = results[0]
+    if args.runs > 1:
+        summary = summarize_runs(results)
+        print()
+        print(format_summary(summary))
+        result = {"runs": results, "summary": summary}
     if args.json:
         tmp = f"{args.json}.tmp{os.getpid()}"
         try:

@@ -96,3 +96,43 @@ def test_time_pair_flips_the_order_every_round():
     bench.time_pair(lambda: calls.append("ours"), lambda: calls.append("theirs"), repeats=4)
     timed = calls[4:]                       # after two warm-up rounds
     assert timed == ["ours", "theirs", "theirs", "ours", "ours", "theirs", "theirs", "ours"]
+
+
+def fake_result(ratios_by_kind):
+    return {"cases": [{"name": f"{kind} case", "kind": kind, "cnnkit_ms": 2.0 * ratio,
+                       "torch_ms": 2.0, "ratio": ratio}
+                      for kind, ratio in ratios_by_kind]}
+
+
+def test_summary_gives_medians_ranges_and_runs_within_target():
+    runs = [fake_result([("conv", r), ("batchnorm", 1.9)]) for r in (1.2, 1.7, 1.4)]
+    conv, bn = bench.summarize_runs(runs)
+    assert conv["runs"] == 3 and conv["ratio"] == pytest.approx(1.4)
+    assert (conv["ratio_min"], conv["ratio_max"]) == (1.2, 1.7)
+    assert conv["cnnkit_ms"] == pytest.approx(2.8) and conv["torch_ms"] == 2.0
+    assert (conv["target"], conv["within_target"]) == (1.5, 2)
+    assert (bn["target"], bn["within_target"]) == (2.0, 3)
+    table = bench.format_summary([conv, bn])
+    assert "over 3 runs" in table and "1.20-1.70" in table and "2/3 <=1.5" in table
+
+
+def test_summary_without_torch_has_no_ratios():
+    run = {"cases": [{"name": "pool", "kind": "pool", "cnnkit_ms": 1.0, "torch_ms": None,
+                      "ratio": None}]}
+    (pool,) = bench.summarize_runs([run, run])
+    assert pool["ratio"] is None and pool["within_target"] is None
+    assert "-" in bench.format_summary([pool])
+    with pytest.raises(ValueError, match="at least one benchmark result"):
+        bench.summarize_runs([])
+
+
+def test_command_line_runs_several_times(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--tiny", "--repeats", "1", "--runs", "2", "--no-torch",
+                 "--json", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "over 2 runs" in captured.out and "run 2/2" in captured.err
+    result = json.loads(path.read_text())
+    assert len(result["runs"]) == 2 and len(result["summary"]) == len(result["runs"][0]["cases"])
+    for run in result["runs"]:
+        check_result(run, with_torch=False)
