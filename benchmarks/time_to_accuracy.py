@@ -10,12 +10,12 @@ other, with the same thread count. Needs ``pip install torch==2.13.0``.
 import argparse
 import json
 import os
-import platform
 import resource
 import time
 
 import numpy as np
 
+from cnnkit.reference.bench import machine_info
 from cnnkit.reference.data import get_CIFAR10_data
 from cnnkit.reference.solver import check_due
 from cnnkit.reference.train import DEFAULT_RECIPE, TARGET_ACCURACY, train
@@ -86,9 +86,7 @@ def main(argv=None):
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--only", choices=["cnnkit", "torch"], help="run one side only")
     args = parser.parse_args(argv)
-    results = {"machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
-                           "python": platform.python_version(), "numpy": np.__version__},
-               "recipe": DEFAULT_RECIPE, "date": time.strftime("%Y-%m-%d")}
+    results = {"machine": machine_info(threads=os.cpu_count()), "recipe": DEFAULT_RECIPE}
     if args.only != "torch":
         metrics = train(root=args.data, progress=False, verbose=False)
         results["cnnkit"] = {k: metrics[k] for k in ("val_acc", "test_acc", "wall_seconds",
@@ -98,6 +96,7 @@ def main(argv=None):
     if args.only != "cnnkit":
         import torch
         results["machine"]["torch"] = torch.__version__
+        results["machine"]["load_average_before_torch"] = os.getloadavg()
         data = get_CIFAR10_data(root=args.data)
         results["torch"] = train_torch(data, DEFAULT_RECIPE)
         print("torch:", {k: v for k, v in results["torch"].items() if k != "history"})
@@ -105,6 +104,7 @@ def main(argv=None):
         ours, theirs = results["cnnkit"]["seconds_to_65"], results["torch"]["seconds_to_65"]
         results["ratio_seconds_to_65"] = None if ours is None else ours / theirs
         print("ratio cnnkit/torch seconds to 65%:", results["ratio_seconds_to_65"])
+    results["machine"]["load_average_at_end"] = os.getloadavg()
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
