@@ -224,26 +224,27 @@ def col2im(const real[:, ::1] cols, real[:, :, :, ::1] dxp,
                     row += 1
 
 
-# The two transposes below copy blocks of tile_r rows by tile_s columns, so
-# that both the rows of `rows` and the channel planes are read and written a
-# few cache lines at a time (walking one channel at a time strides through all
-# of `rows`). The sizes are the fastest measured on (images*P, F) = (9*1024, 32)
-# and (3*256, 64).
+cdef enum:
+    TILE = 32           # the fastest measured on (images*P, F) = (9*1024, 32) and (3*256, 64)
 
 
-cdef inline void _transpose(const real *src, real *dst, Py_ssize_t R, Py_ssize_t S,
-                            const real *shift, Py_ssize_t tile_r,
-                            Py_ssize_t tile_s) noexcept nogil:
-    """``dst[s*R + r] = src[r*S + s] + shift[s]`` (``shift`` may be NULL) for an R x S ``src``."""
+cdef inline void _transpose_add(const real *src, real *dst, Py_ssize_t R, Py_ssize_t S,
+                                const real *shift) noexcept nogil:
+    """``dst[s*R + r] = src[r*S + s] + shift[s]`` for an R x S ``src``.
+
+    It copies TILE x TILE blocks, so that both ``src`` rows and ``dst`` rows
+    are read and written a few cache lines at a time (walking one ``dst`` row
+    at a time would stride through all of ``src``).
+    """
     cdef Py_ssize_t r0 = 0, r1, s0, s1, r, s
     cdef real add
     while r0 < R:
-        r1 = min(R, r0 + tile_r)
+        r1 = min(R, r0 + TILE)
         s0 = 0
         while s0 < S:
-            s1 = min(S, s0 + tile_s)
+            s1 = min(S, s0 + TILE)
             for s in range(s0, s1):
-                add = shift[s] if shift != NULL else 0
+                add = shift[s]
                 for r in range(r0, r1):
                     dst[s * R + r] = src[r * S + s] + add
             s0 = s1
@@ -259,7 +260,7 @@ def rows_to_nchw(const real[:, ::1] rows, real[:, :, ::1] out, const real[::1] b
         return
     with nogil:
         for n in range(N):
-            _transpose(&rows[n * P, 0], &out[n, 0, 0], P, F, &bias[0], 32, 32)
+            _transpose_add(&rows[n * P, 0], &out[n, 0, 0], P, F, &bias[0])
 
 
 def nchw_to_rows(const real[:, :, ::1] d, real[:, ::1] rows, double[::1] total):

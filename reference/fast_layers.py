@@ -117,7 +117,7 @@ def _n_chunks(N, step):
 
 
 def _map_workers(work, N, step):
-    """Share the chunks of items ``0..N`` among workers; return ``[work(chunks), ...]``.
+    """Share the chunks of items ``0..N`` among workers, each running ``work(chunks)``.
 
     ``work`` iterates over ``chunks``, a shared :class:`_Chunks`, and must write
     only the items (images, or channels) of the chunks it takes, and any
@@ -145,12 +145,13 @@ def _map_workers(work, N, step):
                     for _ in range(workers):
                         futures.append(_POOL["executor"].submit(work, chunks))
                 except RuntimeError:            # "can't start new thread": this thread helps
-                    futures.append(None)
-                results = [work(chunks)] if futures[-1] is None else []
-                return [f.result() for f in futures if f is not None] + results
+                    work(chunks)
+                for future in futures:
+                    future.result()             # waits, and raises what the worker raised
+                return
         finally:
             _POOL_LOCK.release()
-    return [work(chunks)]
+    work(chunks)
 
 
 def _chunk(n_items, bytes_per_item):
@@ -281,8 +282,9 @@ def conv_backward_fast(dout, cache, need_dx=True):
     step = _chunk(N, K * P * np.dtype(dtype).itemsize)
     # One dw and db term per chunk, summed in chunk order afterwards: the sum
     # is then the same whichever worker took which chunk.
-    dw_terms = np.empty((_n_chunks(N, step), K, F), dtype=dtype)
-    db_terms = np.zeros((_n_chunks(N, step), F), dtype=np.float64)
+    n_chunks = _n_chunks(N, step)
+    dw_terms = np.empty((n_chunks, K, F), dtype=dtype)
+    db_terms = np.zeros((n_chunks, F), dtype=np.float64)
 
     def work(chunks):
         cbuf = np.empty((step * P, K), dtype=dtype)
