@@ -20,10 +20,9 @@ from pathlib import Path
 
 from .context import Submission
 from .errors import GraderUsageError
-from .files import regular_files
+from .files import SKIP_DIRS, regular_files
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
-SKIP = {"__pycache__", ".ipynb_checkpoints", ".git"}
 
 
 def fingerprint_folder(folder):
@@ -67,7 +66,7 @@ def student_folders(root, assignment):
             found.append((student.name, folder if not problem else None, problem))
         return found
     return [(p.name, p, "") for p in sorted(root.iterdir())
-            if p.is_dir() and not p.name.startswith(".") and p.name not in SKIP]
+            if p.is_dir() and not p.name.startswith(".") and p.name not in SKIP_DIRS]
 
 
 def collect(root, assignment):
