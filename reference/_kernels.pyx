@@ -30,9 +30,14 @@ order so that every window row is one contiguous run of ``WW * C`` values)::
     maxpool_backward  dout, argmax -> dx (N, C, H, W), scatter-add
     bn_forward   x (N, C, P) -> out, batch normalization (and ReLU) per channel
     bn_backward  dout, x -> dx, dgamma, dbeta
+    winograd_tiles       x (N, H, W, C) -> V (36, N*th*tw, C), transformed 6x6 tiles
+    winograd_untile      M (36, N*th*tw, K) -> y (N, H', W', K), from 4x4 tiles
+    winograd_grad_tiles  g (N, H', W', K) -> D (36, N*th*tw, K), transformed 4x4
+                         tiles of an output gradient
 """
 
 from libc.math cimport sqrt
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 cdef extern from *:
@@ -324,6 +329,247 @@ def nchw_to_rows(const real[:, :, ::1] d, real[:, ::1] rows, double[::1] total):
                     dst[p * F + f] = v0
                     a0 = a0 + v0
                 total[f] += a0
+
+
+# ------------------------------------------------------------ Winograd F(4x4, 3x3)
+# A 3x3, stride-1 convolution computed on 6x6 input tiles that overlap by two
+# (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015):
+# out_tile (4x4) = A^T [(G w G^T) * (B^T d B)] A, with 36 products per tile in
+# place of 144. The 36 tile positions e = 6*a + b are the first axis of every
+# transformed array, (36, tiles, channels), so the products are 36 matrix
+# products over channels. Everything is channels-last, and each transform
+# works on whole runs of channels, which vectorise.
+
+cdef extern from *:
+    """
+    /* The one-dimensional Winograd F(4, 3) transforms, applied to runs of n
+       channels: o_k[c] = sum_r X[k][r] i_r[c]. `restrict` lets the compiler
+       vectorise them.
+         B^T (input tiles, 6 -> 6), A^T (output tiles, 6 -> 4) and
+         A (tiles of the output gradient, 4 -> 6). */
+    #define CNNKIT_WINOGRAD(T, S)                                                             \
+    static inline void cnnkit_bt6_##S(const T *__restrict i0, const T *__restrict i1,         \
+            const T *__restrict i2, const T *__restrict i3, const T *__restrict i4,           \
+            const T *__restrict i5, T *__restrict o0, T *__restrict o1, T *__restrict o2,     \
+            T *__restrict o3, T *__restrict o4, T *__restrict o5, Py_ssize_t n) {             \
+        for (Py_ssize_t c = 0; c < n; c++) {                                                  \
+            T a1 = i1[c], a2 = i2[c], a3 = i3[c], a4 = i4[c];                                 \
+            o0[c] = 4 * i0[c] - 5 * a2 + a4;                                                  \
+            o1[c] = -4 * (a1 + a2) + a3 + a4;                                                 \
+            o2[c] = 4 * (a1 - a2) - a3 + a4;                                                  \
+            o3[c] = 2 * (a3 - a1) - a2 + a4;                                                  \
+            o4[c] = 2 * (a1 - a3) - a2 + a4;                                                  \
+            o5[c] = 4 * a1 - 5 * a3 + i5[c];                                                  \
+        }                                                                                     \
+    }                                                                                         \
+    static inline void cnnkit_at6_##S(const T *__restrict i0, const T *__restrict i1,         \
+            const T *__restrict i2, const T *__restrict i3, const T *__restrict i4,           \
+            const T *__restrict i5, T *__restrict o0, T *__restrict o1, T *__restrict o2,     \
+            T *__restrict o3, Py_ssize_t n) {                                                 \
+        for (Py_ssize_t c = 0; c < n; c++) {                                                  \
+            T p = i1[c] + i2[c], q = i1[c] - i2[c], r = i3[c] + i4[c], s = i3[c] - i4[c];     \
+            o0[c] = i0[c] + p + r;                                                            \
+            o1[c] = q + 2 * s;                                                                \
+            o2[c] = p + 4 * r;                                                                \
+            o3[c] = q + 8 * s + i5[c];                                                        \
+        }                                                                                     \
+    }                                                                                         \
+    static inline void cnnkit_a4_##S(const T *__restrict i0, const T *__restrict i1,          \
+            const T *__restrict i2, const T *__restrict i3, T *__restrict o0,                 \
+            T *__restrict o1, T *__restrict o2, T *__restrict o3, T *__restrict o4,           \
+            T *__restrict o5, Py_ssize_t n) {                                                 \
+        for (Py_ssize_t c = 0; c < n; c++) {                                                  \
+            T a0 = i0[c], a1 = i1[c], a2 = i2[c], a3 = i3[c];                                 \
+            T p = a0 + a2, q = a1 + a3, r = a0 + 4 * a2, s = 2 * a1 + 8 * a3;                 \
+            o0[c] = a0;                                                                       \
+            o1[c] = p + q;                                                                    \
+            o2[c] = p - q;                                                                    \
+            o3[c] = r + s;                                                                    \
+            o4[c] = r - s;                                                                    \
+            o5[c] = a3;                                                                       \
+        }                                                                                     \
+    }
+    CNNKIT_WINOGRAD(float, f)
+    CNNKIT_WINOGRAD(double, d)
+    """
+    void cnnkit_bt6_f(const float *i0, const float *i1, const float *i2, const float *i3,
+                      const float *i4, const float *i5, float *o0, float *o1, float *o2,
+                      float *o3, float *o4, float *o5, Py_ssize_t n) nogil
+    void cnnkit_bt6_d(const double *i0, const double *i1, const double *i2, const double *i3,
+                      const double *i4, const double *i5, double *o0, double *o1, double *o2,
+                      double *o3, double *o4, double *o5, Py_ssize_t n) nogil
+    void cnnkit_at6_f(const float *i0, const float *i1, const float *i2, const float *i3,
+                      const float *i4, const float *i5, float *o0, float *o1, float *o2,
+                      float *o3, Py_ssize_t n) nogil
+    void cnnkit_at6_d(const double *i0, const double *i1, const double *i2, const double *i3,
+                      const double *i4, const double *i5, double *o0, double *o1, double *o2,
+                      double *o3, Py_ssize_t n) nogil
+    void cnnkit_a4_f(const float *i0, const float *i1, const float *i2, const float *i3,
+                     float *o0, float *o1, float *o2, float *o3, float *o4, float *o5,
+                     Py_ssize_t n) nogil
+    void cnnkit_a4_d(const double *i0, const double *i1, const double *i2, const double *i3,
+                     double *o0, double *o1, double *o2, double *o3, double *o4, double *o5,
+                     Py_ssize_t n) nogil
+
+
+cdef inline void _bt6(const real **d, real **o, Py_ssize_t n) noexcept nogil:
+    if real is float:
+        cnnkit_bt6_f(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], o[4], o[5], n)
+    else:
+        cnnkit_bt6_d(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], o[4], o[5], n)
+
+
+cdef inline void _at6(const real **d, real **o, Py_ssize_t n) noexcept nogil:
+    if real is float:
+        cnnkit_at6_f(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], n)
+    else:
+        cnnkit_at6_d(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], n)
+
+
+cdef inline void _a4(const real **d, real **o, Py_ssize_t n) noexcept nogil:
+    if real is float:
+        cnnkit_a4_f(d[0], d[1], d[2], d[3], o[0], o[1], o[2], o[3], o[4], o[5], n)
+    else:
+        cnnkit_a4_d(d[0], d[1], d[2], d[3], o[0], o[1], o[2], o[3], o[4], o[5], n)
+
+
+cdef int _check_tiles(str who, Py_ssize_t tiles, Py_ssize_t C, tuple shape, tuple strides,
+                      Py_ssize_t itemsize) except -1:
+    """Tile arrays are (36, tiles, C) with contiguous (tiles, C) planes, which may lie
+    any distance apart (the caller spaces them so they do not share cache sets)."""
+    if shape[:3] != (36, tiles, C):
+        raise ValueError(f"{who}: the tile array has shape {shape[:3]}, expected "
+                         f"(36, {tiles}, {C})")
+    if ((C > 1 and strides[2] != itemsize) or (tiles > 1 and strides[1] != C * itemsize)
+            or strides[0] <= 0):
+        raise ValueError(f"{who}: each plane of the tile array must be C-contiguous")
+    return 0
+
+
+def winograd_tiles(const real[:, :, :, ::1] x, real[:, :, :] V,
+                   Py_ssize_t th, Py_ssize_t tw, Py_ssize_t pad):
+    """Fill ``V`` (36, N*th*tw, C) with ``B^T d B`` of every 6x6 tile ``d`` of ``x``.
+
+    ``x`` is channels-last (N, H, W, C), unpadded; tile (ty, tx) of image n
+    (row ``(n*th + ty)*tw + tx`` of each plane of ``V``) covers rows
+    ``4*ty - pad ..+5`` and columns ``4*tx - pad ..+5`` of ``x``, zero outside it.
+    """
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    if pad < 0 or th < 1 or tw < 1:
+        raise ValueError(f"winograd_tiles: pad must be >= 0 and the tile grid at least "
+                         f"1x1, got pad {pad} and {th}x{tw} tiles")
+    _check_tiles("winograd_tiles", N * th * tw, C, tuple(V.shape), tuple(V.strides), sizeof(real))
+    if N * C == 0:
+        return
+    cdef real *buf = <real *> calloc(37 * C, sizeof(real))    # 36 rows of B^T d, zeros
+    if buf == NULL:
+        raise MemoryError()
+    cdef real *zero = buf + 36 * C
+    cdef const real *d[6]
+    cdef real *o[6]
+    cdef Py_ssize_t es = V.strides[0] // sizeof(real), n, ty, tx, p, h, col, r, j, a
+    with nogil:
+        for n in range(N):
+            for ty in range(th):
+                for tx in range(tw):
+                    p = (n * th + ty) * tw + tx
+                    for j in range(6):              # B^T down tile column j -> buf[a*6 + j]
+                        col = 4 * tx + j - pad
+                        for r in range(6):
+                            h = 4 * ty + r - pad
+                            d[r] = &x[n, h, col, 0] if 0 <= h < H and 0 <= col < W else zero
+                            o[r] = buf + (r * 6 + j) * C
+                        _bt6(d, o, C)
+                    for a in range(6):              # then along each row -> planes a*6 + b
+                        for r in range(6):
+                            d[r] = buf + (a * 6 + r) * C
+                            o[r] = &V[0, p, 0] + (a * 6 + r) * es
+                        _bt6(d, o, C)
+    free(buf)
+
+
+def winograd_untile(const real[:, :, :] M, real[:, :, :, ::1] y, Py_ssize_t th, Py_ssize_t tw):
+    """Fill channels-last ``y`` (N, H', W', K) with ``A^T m A`` of every tile ``m`` of ``M``.
+
+    ``M`` is (36, N*th*tw, K) in :func:`winograd_tiles`' row order; tile
+    (ty, tx) gives ``y[n, 4*ty:4*ty+4, 4*tx:4*tx+4]``, cut at the edges.
+    """
+    cdef Py_ssize_t N = y.shape[0], Ho = y.shape[1], Wo = y.shape[2], K = y.shape[3]
+    if th != (Ho + 3) // 4 or tw != (Wo + 3) // 4:
+        raise ValueError(f"winograd_untile: {th}x{tw} tiles do not cover a {Ho}x{Wo} output")
+    _check_tiles("winograd_untile", N * th * tw, K, tuple(M.shape), tuple(M.strides), sizeof(real))
+    if N * K * Ho * Wo == 0:
+        return
+    cdef real *buf = <real *> malloc(28 * K * sizeof(real))  # 24 rows of A^T m, 4 to discard
+    if buf == NULL:
+        raise MemoryError()
+    cdef real *spill = buf + 24 * K
+    cdef const real *d[6]
+    cdef real *o[6]
+    cdef Py_ssize_t es = M.strides[0] // sizeof(real), n, ty, tx, p, h, col, a, b, i, j
+    with nogil:
+        for n in range(N):
+            for ty in range(th):
+                for tx in range(tw):
+                    p = (n * th + ty) * tw + tx
+                    for b in range(6):              # A^T down tile column b -> buf[i*6 + b]
+                        for a in range(6):
+                            d[a] = &M[0, p, 0] + (a * 6 + b) * es
+                        for i in range(4):
+                            o[i] = buf + (i * 6 + b) * K
+                        _at6(d, o, K)
+                    for i in range(4):              # then along each row, into y
+                        h = 4 * ty + i
+                        for b in range(6):
+                            d[b] = buf + (i * 6 + b) * K
+                        for j in range(4):
+                            col = 4 * tx + j
+                            o[j] = &y[n, h, col, 0] if h < Ho and col < Wo else spill + j * K
+                        _at6(d, o, K)
+    free(buf)
+
+
+def winograd_grad_tiles(const real[:, :, :, ::1] g, real[:, :, :] D):
+    """Fill ``D`` (36, N*th*tw, K) with ``A t A^T`` of every 4x4 tile ``t`` of ``g``.
+
+    ``g`` is a channels-last output gradient (N, H', W', K), cut in 4x4 tiles,
+    zero past its edges, in :func:`winograd_tiles`' row order (``th =
+    ceil(H'/4)``, ``tw = ceil(W'/4)``). With the input tiles ``V`` of the
+    forward pass, the filter gradient is ``G^T (sum over tiles of V * D) G``.
+    """
+    cdef Py_ssize_t N = g.shape[0], Ho = g.shape[1], Wo = g.shape[2], K = g.shape[3]
+    cdef Py_ssize_t th = (Ho + 3) // 4, tw = (Wo + 3) // 4
+    _check_tiles("winograd_grad_tiles", N * th * tw, K, tuple(D.shape), tuple(D.strides),
+                 sizeof(real))
+    if N * K * Ho * Wo == 0:
+        return
+    cdef real *buf = <real *> calloc(25 * K, sizeof(real))    # 24 rows of A t, zeros
+    if buf == NULL:
+        raise MemoryError()
+    cdef real *zero = buf + 24 * K
+    cdef const real *d[6]
+    cdef real *o[6]
+    cdef Py_ssize_t es = D.strides[0] // sizeof(real), n, ty, tx, p, h, col, e, i, j
+    with nogil:
+        for n in range(N):
+            for ty in range(th):
+                for tx in range(tw):
+                    p = (n * th + ty) * tw + tx
+                    for j in range(4):              # A down tile column j -> buf[e*4 + j]
+                        col = 4 * tx + j
+                        for i in range(4):
+                            h = 4 * ty + i
+                            d[i] = &g[n, h, col, 0] if h < Ho and col < Wo else zero
+                        for e in range(6):
+                            o[e] = buf + (e * 4 + j) * K
+                        _a4(d, o, K)
+                    for e in range(6):              # then along each row -> planes e*6 + f
+                        for j in range(4):
+                            d[j] = buf + (e * 4 + j) * K
+                        for j in range(6):
+                            o[j] = &D[0, p, 0] + (e * 6 + j) * es
+                        _a4(d, o, K)
+    free(buf)
 
 
 cdef inline Py_ssize_t _first_nan(const real *plane, Py_ssize_t pos, Py_ssize_t W,

@@ -172,3 +172,60 @@ def bn_backward(dout, x, mean, inv_std, gamma, train, dx, dgamma, dbeta, relu_ou
     if train:
         dx -= (k * dbeta / count).astype(dt)[:, None]
         dx -= x_hat * (k * dgamma / count).astype(dt)[:, None]
+
+
+#: Winograd F(4x4, 3x3) transforms (see ``_kernels.pyx``)
+_B_T = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                 [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])
+_A_T = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+                 [0, 1, -1, 8, -8, 1]])
+
+
+def _tile_check(who, array, tiles, C):
+    if array.shape != (36, tiles, C):
+        raise ValueError(f"{who}: the tile array has shape {array.shape}, expected "
+                         f"(36, {tiles}, {C})")
+
+
+def _tiles_of(x, size, step, th, tw, pad):
+    """(N, th, tw, size, size, C) view of the tiles of channels-last ``x``, zero outside it."""
+    N, H, W, C = x.shape
+    xp = np.zeros((N, step * th + size - step, step * tw + size - step, C), dtype=x.dtype)
+    h, w = max(0, min(H, xp.shape[1] - pad)), max(0, min(W, xp.shape[2] - pad))
+    xp[:, pad:pad + h, pad:pad + w] = x[:, :h, :w]
+    s = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (N, th, tw, size, size, C), (s[0], step * s[1], step * s[2], s[1], s[2], s[3]))
+
+
+def winograd_tiles(x, V, th, tw, pad):
+    """Fill ``V`` (36, N*th*tw, C) with ``B^T d B`` of every 6x6 tile ``d`` of ``x``."""
+    N, H, W, C = x.shape
+    if pad < 0 or th < 1 or tw < 1:
+        raise ValueError(f"winograd_tiles: pad must be >= 0 and the tile grid at least "
+                         f"1x1, got pad {pad} and {th}x{tw} tiles")
+    _tile_check("winograd_tiles", V, N * th * tw, C)
+    B_T = _B_T.astype(x.dtype)
+    t = np.einsum("ai,nyxijc,bj->abnyxc", B_T, _tiles_of(x, 6, 4, th, tw, pad), B_T)
+    V[...] = t.reshape(V.shape)
+
+
+def winograd_untile(M, y, th, tw):
+    """Fill channels-last ``y`` (N, H', W', K) with ``A^T m A`` of every tile ``m`` of ``M``."""
+    N, Ho, Wo, K = y.shape
+    if th != (Ho + 3) // 4 or tw != (Wo + 3) // 4:
+        raise ValueError(f"winograd_untile: {th}x{tw} tiles do not cover a {Ho}x{Wo} output")
+    _tile_check("winograd_untile", M, N * th * tw, K)
+    A_T = _A_T.astype(y.dtype)
+    t = np.einsum("ia,abnyxk,jb->nyixjk", A_T, M.reshape(6, 6, N, th, tw, K), A_T)
+    y[...] = t.reshape(N, 4 * th, 4 * tw, K)[:, :Ho, :Wo]
+
+
+def winograd_grad_tiles(g, D):
+    """Fill ``D`` (36, N*th*tw, K) with ``A t A^T`` of every 4x4 tile ``t`` of ``g``."""
+    N, Ho, Wo, K = g.shape
+    th, tw = (Ho + 3) // 4, (Wo + 3) // 4
+    _tile_check("winograd_grad_tiles", D, N * th * tw, K)
+    A = _A_T.T.astype(g.dtype)
+    t = np.einsum("ai,nyxijk,bj->abnyxk", A, _tiles_of(g, 4, 4, th, tw, 0), A)
+    D[...] = t.reshape(D.shape)

@@ -33,11 +33,17 @@ def kernels(request, monkeypatch):
     return request.param
 
 
-@pytest.fixture(params=["channels-last", "channels-first"])
+@pytest.fixture(params=["channels-last", "channels-first", "winograd"])
 def layout(request, monkeypatch):
-    """Run a conv test with the forward pass in one layout, whatever the channel count."""
+    """Run a conv test with one algorithm, whatever the channel count.
+
+    im2col with the forward pass channels-last or channels-first, or Winograd
+    tiles for every 3x3 stride-1 convolution (pad <= 2; the others fall back).
+    """
     monkeypatch.setattr(fast_layers, "NCHW_RUN_BELOW",
-                        0 if request.param == "channels-last" else 10**9)
+                        10**9 if request.param == "channels-first" else 0)
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS",
+                        1 if request.param == "winograd" else 10**9)
     return request.param
 
 
@@ -155,10 +161,12 @@ def test_conv_shares_chunks_among_worker_threads(kernels, layout, rng, monkeypat
     assert fake.limits == [1, 1]            # BLAS single-threaded inside the workers
 
 
-def test_chunk_results_do_not_depend_on_which_worker_took_them(rng, monkeypatch):
+@pytest.mark.parametrize("min_channels", [10**9, 1], ids=["im2col", "winograd"])
+def test_chunk_results_do_not_depend_on_which_worker_took_them(min_channels, rng, monkeypatch):
     # Workers take chunks as they free up, so a slow core takes fewer; the
     # gradients must still be bit-for-bit those of one thread walking them in order.
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000 if min_channels > 1 else 20000)
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", min_channels)
     x, w, b, cp = make_conv((9, 3, 8, 7, 4, 3, 3, 1, 1), rng)
     x, w, b = (a.astype(np.float32) for a in (x, w, b))
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
@@ -172,6 +180,102 @@ def test_chunk_results_do_not_depend_on_which_worker_took_them(rng, monkeypatch)
     for _ in range(5):
         for got, want in zip(grads((FakeBlasController(), 2)), serial):
             assert np.array_equal(got, want)
+
+
+def winograd_cases():
+    """3x3 stride-1 convolutions whose outputs cut 4x4 tiles at every edge."""
+    return [
+        # N, C, H, W, F, HH, WW, stride, pad
+        (1, 2, 1, 1, 3, 3, 3, 1, 1),       # one pixel: one tile, mostly padding
+        (2, 3, 3, 3, 2, 3, 3, 1, 0),       # a 1x1 output
+        (1, 1, 5, 9, 1, 3, 3, 1, 2),       # pad 2, H != W
+        (3, 4, 7, 6, 5, 3, 3, 1, 1),       # outputs of 7 and 6: partial tiles
+        (2, 5, 9, 4, 3, 3, 3, 1, 0),       # pad 0
+        (1, 6, 16, 16, 7, 3, 3, 1, 1),     # whole tiles
+        (2, 3, 2, 13, 4, 3, 3, 1, 2),      # a strip
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", winograd_cases(), ids=str)
+def test_winograd_conv_matches_naive(case, dtype, kernels, rng, monkeypatch):
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 20000)     # several chunks
+    x, w, b, cp = make_conv(case, rng)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
+    dout = rng.standard_normal(out_naive.shape)
+    expected = (out_naive,) + conv_backward_naive(dout, cache_naive)
+    out, cache = fast_layers.conv_forward_fast(*(a.astype(dtype) for a in (x, w, b)), cp)
+    got = (out,) + fast_layers.conv_backward_fast(dout.astype(dtype), cache)
+    # float32 Winograd F(4x4, 3x3) rounds about 20x more than a direct sum
+    # (its transforms multiply by up to 8 and 1/24); float64 is exact to 1e-13
+    tolerance = 1e-12 if dtype == np.float64 else 2e-5
+    for name, g, want in zip(("out", "dx", "dw", "db"), got, expected):
+        assert g.dtype == dtype, name
+        assert np.abs(g - want).max() <= tolerance * max(1.0, np.abs(want).max()), name
+
+
+def test_winograd_takes_3x3_stride_1_with_enough_channels(monkeypatch):
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 16)
+    takes = fast_layers._winograd_applies
+    assert takes(16, 64, 3, 3, 1, 1) and takes(32, 16, 3, 3, 1, 2)
+    assert not takes(3, 32, 3, 3, 1, 1)        # an RGB input: too thin
+    assert not takes(32, 64, 3, 3, 2, 1)       # stride 2
+    assert not takes(32, 64, 3, 3, 1, 3)       # pad 3: the input gradient needs pad -1
+    assert not takes(32, 64, 5, 5, 1, 2) and not takes(32, 64, 3, 1, 1, 1)
+
+
+@pytest.mark.parametrize("layout_first", ["winograd", "im2col"])
+def test_conv_backward_accepts_the_other_algorithm_s_cache(layout_first, rng, monkeypatch):
+    # The two algorithms cache x channels-last, padded (im2col) or not
+    # (Winograd); each backward pass must notice a cache from the other.
+    x, w, b, cp = make_conv((2, 4, 6, 5, 3, 3, 3, 1, 1), rng)
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 1 if layout_first == "winograd" else 99)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 99 if layout_first == "winograd" else 1)
+    dout = rng.standard_normal(out.shape)
+    _, cache_naive = conv_forward_naive(x, w, b, cp)
+    for g_fast, g_naive in zip(fast_layers.conv_backward_fast(dout, cache),
+                               conv_backward_naive(dout, cache_naive)):
+        assert np.abs(g_fast - g_naive).max() < 1e-9
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 5, 7, 3), (1, 9, 6, 17)], ids=str)
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_winograd_kernels_compiled_and_numpy_agree(shape, pad, rng):
+    if fast_layers.KERNELS != "cython":
+        pytest.skip("the compiled kernels are not built (pip install -e .)")
+    N, H, W, C = shape
+    x = rng.standard_normal(shape)                      # channels-last
+    th, tw = max(1, (H + 2 * pad + 1) // 4), max(1, (W + 2 * pad + 1) // 4)
+    out_tiles = N * ((H + 3) // 4) * ((W + 3) // 4)     # x as an output (gradient) of 4x4 tiles
+    M = rng.standard_normal((36, out_tiles, C))
+    results = []
+    for kernels in (fast_layers._K, _numpy_kernels):
+        V = fast_layers._tile_buffer(N * th * tw, C, np.float64)(N * th * tw)  # spaced planes
+        kernels.winograd_tiles(x, V, th, tw, pad)
+        y = np.empty_like(x)
+        kernels.winograd_untile(M, y, (H + 3) // 4, (W + 3) // 4)
+        D = np.empty((36, out_tiles, C))
+        kernels.winograd_grad_tiles(x, D)
+        results.append((V.copy(), y, D))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_kernels_refuse_mismatched_tiles():
+    if fast_layers.KERNELS != "cython":
+        pytest.skip("the compiled kernels are not built (pip install -e .)")
+    kernels = fast_layers._K
+    with pytest.raises(ValueError, match=r"winograd_tiles: the tile array has shape "
+                                         r"\(36, 2, 3\), expected \(36, 1, 3\)"):
+        kernels.winograd_tiles(np.zeros((1, 4, 4, 3)), np.zeros((36, 2, 3)), 1, 1, 1)
+    with pytest.raises(ValueError, match="pad must be >= 0"):
+        kernels.winograd_tiles(np.zeros((1, 4, 4, 3)), np.zeros((36, 1, 3)), 1, 1, -1)
+    with pytest.raises(ValueError, match="2x1 tiles do not cover a 4x4 output"):
+        kernels.winograd_untile(np.zeros((36, 2, 3)), np.zeros((1, 4, 4, 3)), 2, 1)
+    with pytest.raises(ValueError, match="each plane of the tile array must be C-contiguous"):
+        kernels.winograd_grad_tiles(np.zeros((1, 4, 4, 3)), np.zeros((36, 1, 6))[:, :, ::2])
 
 
 def test_chunks_are_handed_out_once_each():
