@@ -42,9 +42,14 @@ def layout(request, monkeypatch):
     """
     monkeypatch.setattr(fast_layers, "NCHW_RUN_BELOW",
                         10**9 if request.param == "channels-first" else 0)
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS",
-                        1 if request.param == "winograd" else 10**9)
+    use_winograd(monkeypatch, request.param == "winograd")
     return request.param
+
+
+def use_winograd(monkeypatch, on):
+    """Winograd for every 3x3 stride-1 convolution it can do (on), or for none."""
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 1 if on else 10**9)
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_SIZE", 1)
 
 
 def conv_cases(count, seed):
@@ -161,12 +166,12 @@ def test_conv_shares_chunks_among_worker_threads(kernels, layout, rng, monkeypat
     assert fake.limits == [1, 1]            # BLAS single-threaded inside the workers
 
 
-@pytest.mark.parametrize("min_channels", [10**9, 1], ids=["im2col", "winograd"])
-def test_chunk_results_do_not_depend_on_which_worker_took_them(min_channels, rng, monkeypatch):
+@pytest.mark.parametrize("winograd", [False, True], ids=["im2col", "winograd"])
+def test_chunk_results_do_not_depend_on_which_worker_took_them(winograd, rng, monkeypatch):
     # Workers take chunks as they free up, so a slow core takes fewer; the
     # gradients must still be bit-for-bit those of one thread walking them in order.
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000 if min_channels > 1 else 20000)
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", min_channels)
+    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 20000 if winograd else 2000)
+    use_winograd(monkeypatch, winograd)
     x, w, b, cp = make_conv((9, 3, 8, 7, 4, 3, 3, 1, 1), rng)
     x, w, b = (a.astype(np.float32) for a in (x, w, b))
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
@@ -199,13 +204,14 @@ def winograd_cases():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case", winograd_cases(), ids=str)
 def test_winograd_conv_matches_naive(case, dtype, kernels, rng, monkeypatch):
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 1)
+    use_winograd(monkeypatch, True)
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 20000)     # several chunks
     x, w, b, cp = make_conv(case, rng)
     out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
     dout = rng.standard_normal(out_naive.shape)
     expected = (out_naive,) + conv_backward_naive(dout, cache_naive)
     out, cache = fast_layers.conv_forward_fast(*(a.astype(dtype) for a in (x, w, b)), cp)
+    assert cache[4].shape == x.transpose(0, 2, 3, 1).shape     # Winograd's unpadded copy
     got = (out,) + fast_layers.conv_backward_fast(dout.astype(dtype), cache)
     # float32 Winograd F(4x4, 3x3) rounds about 20x more than a direct sum
     # (its transforms multiply by up to 8 and 1/24); float64 is exact to 1e-13
@@ -215,11 +221,16 @@ def test_winograd_conv_matches_naive(case, dtype, kernels, rng, monkeypatch):
         assert np.abs(g - want).max() <= tolerance * max(1.0, np.abs(want).max()), name
 
 
-def test_winograd_takes_3x3_stride_1_with_enough_channels(monkeypatch):
+def test_winograd_takes_3x3_stride_1_with_enough_channels_and_pixels(monkeypatch):
     monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 16)
-    takes = fast_layers._winograd_applies
-    assert takes(16, 64, 3, 3, 1, 1) and takes(32, 16, 3, 3, 1, 2)
+    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_SIZE", 8)
+
+    def takes(C, F, HH, WW, stride, pad, H_out=16, W_out=16):
+        return fast_layers._winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out)
+
+    assert takes(16, 64, 3, 3, 1, 1) and takes(32, 16, 3, 3, 1, 2) and takes(64, 128, 3, 3, 1, 1, 8, 9)
     assert not takes(3, 32, 3, 3, 1, 1)        # an RGB input: too thin
+    assert not takes(128, 128, 3, 3, 1, 1, 4, 4)   # too few tiles
     assert not takes(32, 64, 3, 3, 2, 1)       # stride 2
     assert not takes(32, 64, 3, 3, 1, 3)       # pad 3: the input gradient needs pad -1
     assert not takes(32, 64, 5, 5, 1, 2) and not takes(32, 64, 3, 1, 1, 1)
@@ -230,9 +241,9 @@ def test_conv_backward_accepts_the_other_algorithm_s_cache(layout_first, rng, mo
     # The two algorithms cache x channels-last, padded (im2col) or not
     # (Winograd); each backward pass must notice a cache from the other.
     x, w, b, cp = make_conv((2, 4, 6, 5, 3, 3, 3, 1, 1), rng)
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 1 if layout_first == "winograd" else 99)
+    use_winograd(monkeypatch, layout_first == "winograd")
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 99 if layout_first == "winograd" else 1)
+    use_winograd(monkeypatch, layout_first != "winograd")
     dout = rng.standard_normal(out.shape)
     _, cache_naive = conv_forward_naive(x, w, b, cp)
     for g_fast, g_naive in zip(fast_layers.conv_backward_fast(dout, cache),
