@@ -205,9 +205,14 @@ def winograd_tiles(x, V, th, tw, pad):
         raise ValueError(f"winograd_tiles: pad must be >= 0 and the tile grid at least "
                          f"1x1, got pad {pad} and {th}x{tw} tiles")
     _tile_check("winograd_tiles", V, N * th * tw, C)
-    B_T = _B_T.astype(x.dtype)
-    t = np.einsum("ai,nyxijc,bj->abnyxc", B_T, _tiles_of(x, 6, 4, th, tw, pad), B_T)
-    V[...] = t.reshape(V.shape)
+    V[...] = _transform(_B_T.astype(x.dtype), _tiles_of(x, 6, 4, th, tw, pad)).reshape(V.shape)
+
+
+def _transform(X, tiles):
+    """``X t X^T`` of every tile of ``tiles`` (N, th, tw, r, r, C), as (a, b, N, th, tw, C)."""
+    rows = np.tensordot(X, tiles, axes=([1], [3]))         # (a, N, th, tw, j, C)
+    both = np.tensordot(X, rows, axes=([1], [4]))          # (b, a, N, th, tw, C)
+    return both.transpose(1, 0, 2, 3, 4, 5)
 
 
 def winograd_untile(M, y, th, tw):
@@ -217,8 +222,9 @@ def winograd_untile(M, y, th, tw):
         raise ValueError(f"winograd_untile: {th}x{tw} tiles do not cover a {Ho}x{Wo} output")
     _tile_check("winograd_untile", M, N * th * tw, K)
     A_T = _A_T.astype(y.dtype)
-    t = np.einsum("ia,abnyxk,jb->nyixjk", A_T, M.reshape(6, 6, N, th, tw, K), A_T)
-    y[...] = t.reshape(N, 4 * th, 4 * tw, K)[:, :Ho, :Wo]
+    rows = np.tensordot(A_T, M.reshape(6, 6, N, th, tw, K), axes=([1], [0]))  # (i, b, N, ..)
+    both = np.tensordot(A_T, rows, axes=([1], [1]))                          # (j, i, N, th, tw, K)
+    y[...] = both.transpose(2, 3, 1, 4, 0, 5).reshape(N, 4 * th, 4 * tw, K)[:, :Ho, :Wo]
 
 
 def winograd_grad_tiles(g, D):
@@ -226,6 +232,4 @@ def winograd_grad_tiles(g, D):
     N, Ho, Wo, K = g.shape
     th, tw = (Ho + 3) // 4, (Wo + 3) // 4
     _tile_check("winograd_grad_tiles", D, N * th * tw, K)
-    A = _A_T.T.astype(g.dtype)
-    t = np.einsum("ai,nyxijk,bj->abnyxk", A, _tiles_of(g, 4, 4, th, tw, 0), A)
-    D[...] = t.reshape(D.shape)
+    D[...] = _transform(_A_T.T.astype(g.dtype), _tiles_of(g, 4, 4, th, tw, 0)).reshape(D.shape)

@@ -7,6 +7,9 @@ runs alternate (in flipping order), so a slow spell of the machine hits both;
 each figure is the median of ``repeats`` runs. It also times the naive loop layers on a small
 batch (the speed-up shown in the notebook) and reports the achieved GFLOP/s of
 each convolution beside a plain float32 matrix product of comparable size.
+Those GFLOP/s count a direct convolution's multiply-adds whatever the
+algorithm, so a Winograd convolution (4x fewer multiplications) can pass the
+matrix product's figure; each row names the algorithm used.
 
 The result is plain data (a dict, see :func:`run_benchmark`);
 :func:`format_table` renders it. PyTorch is optional: without it only cnnkit is
@@ -199,6 +202,7 @@ def _conv_case(name, x_shape, w_shape, pad, rng, torch, repeats):
     t_mat, _ = time_pair(lambda: mat_a @ mat_b, None, repeats)
     return _row(name, "conv", {"x": list(x_shape), "w": list(w_shape), "stride": 1, "pad": pad},
                 t_ours, t_theirs,
+                algorithm=fast_layers.conv_algorithm(x_shape, w_shape, conv_param),
                 gflops={"cnnkit": flops / t_ours / 1e9,
                         "torch": None if t_theirs is None else flops / t_theirs / 1e9,
                         "matmul": 2.0 * F * K * N * P / t_mat / 1e9,
@@ -403,6 +407,11 @@ def format_table(result):
                      f"  {r['speedup']:7.1f}x")
     lines.append(f"ratio = cnnkit time / PyTorch time (median of {result['settings']['repeats']} "
                  "alternating runs); below 1 means cnnkit is faster.")
+    algorithms = [f"{c['name'].split(' on ')[0]}: {c['algorithm']}"
+                  for c in result["cases"] if c.get("algorithm")]
+    if algorithms:
+        lines.append("conv algorithms: " + "; ".join(algorithms) + ". GFLOP/s count a direct "
+                     "convolution's multiply-adds, which Winograd cuts 4x.")
     return "\n".join(lines)
 
 

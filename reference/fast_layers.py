@@ -354,6 +354,21 @@ def conv_backward_fast(dout, cache, need_dx=True):
 
 
 
+def conv_algorithm(x_shape, w_shape, conv_param):
+    """Which algorithm :func:`conv_forward_fast` uses for these shapes, as a word.
+
+    ``"winograd"``, ``"im2col"`` (channels-last) or ``"im2col-nchw"``
+    (channels-first forward pass, for few input channels).
+    """
+    N, C, H, W = x_shape
+    F, _, HH, WW = w_shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    if _winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out):
+        return "winograd"
+    return "im2col-nchw" if WW * C < NCHW_RUN_BELOW else "im2col"
+
+
 def _winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out):
     return (HH == WW == 3 and stride == 1 and pad <= 2
             and min(C, F) >= WINOGRAD_MIN_CHANNELS and min(H_out, W_out) >= WINOGRAD_MIN_SIZE)

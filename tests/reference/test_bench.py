@@ -31,6 +31,7 @@ def check_result(result, with_torch):
             assert case["torch_ms"] is None and case["ratio"] is None
         if case["kind"] == "conv":
             assert case["gflops"]["cnnkit"] > 0 and case["gflops"]["matmul"] > 0
+            assert case["algorithm"] in ("winograd", "im2col", "im2col-nchw")
     assert {r["kind"] for r in result["naive"]} == {"conv", "pool"}
     for row in result["naive"]:
         assert row["naive_ms"] > 0 and row["fast_ms"] > 0 and row["speedup"] > 0
@@ -44,6 +45,7 @@ def test_without_torch_reports_cnnkit_only(monkeypatch):
     assert result["machine"]["torch"] is None
     table = bench.format_table(result)
     assert "torch missing" in table and "pip install torch==2.13.0" in table
+    assert "conv algorithms: conv 3->4 3x3: im2col-nchw; conv 2->3 5x5: im2col-nchw." in table
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")

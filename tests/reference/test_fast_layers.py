@@ -236,6 +236,13 @@ def test_winograd_takes_3x3_stride_1_with_enough_channels_and_pixels(monkeypatch
     assert not takes(32, 64, 5, 5, 1, 2) and not takes(32, 64, 3, 1, 1, 1)
 
 
+def test_conv_algorithm_names_the_path_of_the_benchmark_shapes():
+    algorithm = fast_layers.conv_algorithm
+    assert algorithm((100, 32, 16, 16), (64, 32, 3, 3), {"stride": 1, "pad": 1}) == "winograd"
+    assert algorithm((100, 3, 32, 32), (32, 3, 3, 3), {"stride": 1, "pad": 1}) == "im2col-nchw"
+    assert algorithm((50, 3, 32, 32), (64, 3, 7, 7), {"stride": 1, "pad": 3}) == "im2col"
+
+
 @pytest.mark.parametrize("layout_first", ["winograd", "im2col"])
 def test_conv_backward_accepts_the_other_algorithm_s_cache(layout_first, rng, monkeypatch):
     # The two algorithms cache x channels-last, padded (im2col) or not
