@@ -18,6 +18,7 @@ order so that every window row is one contiguous run of ``WW * C`` values)::
              with H_out = (Hp - HH) // stride + 1, W_out = (Wp - WW) // stride + 1
     im2col_nchw  x (N, C, H, W), unpadded -> cols (N, C*HH*WW, H_out*W_out),
              the channels-first layout, for few channels
+    col2im_nchw  cols -> dx (N, C, H, W), the adjoint of im2col_nchw
     col2im   cols -> dxp (N, Hp, Wp, C), the adjoint of im2col
              (overlapping windows add up)
     rows_to_nchw  rows (N*P, F) + bias -> out (N, F, P): the product's rows back
@@ -153,6 +154,28 @@ def im2col(const real[:, :, :, ::1] xp, real[:, ::1] cols,
                     row += 1
 
 
+cdef inline void _nchw_run(Py_ssize_t j, Py_ssize_t pad, Py_ssize_t stride, Py_ssize_t W,
+                           Py_ssize_t W_out, Py_ssize_t *wo0, Py_ssize_t *wo1) noexcept nogil:
+    """The output columns ``[wo0, wo1)`` whose input column ``wo*stride + j - pad`` is in x."""
+    cdef Py_ssize_t first = pad - j
+    wo0[0] = (first + stride - 1) // stride if first > 0 else 0
+    wo1[0] = min((W - 1 + first) // stride + 1 if W - 1 + first >= 0 else 0, W_out)
+
+
+cdef int _check_nchw_cols(str who, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
+                          tuple cols_shape, Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride,
+                          Py_ssize_t pad) except -1:
+    if pad < 0:
+        raise ValueError(f"{who}: pad must be >= 0, got {pad}")
+    _check_window(who, HH, WW, stride, H + 2 * pad, W + 2 * pad)
+    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
+    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
+    if cols_shape[:3] != (N, C * HH * WW, H_out * W_out):
+        raise ValueError(f"{who}: cols has shape {cols_shape[:3]}, expected "
+                         f"({N}, {C * HH * WW}, {H_out * W_out})")
+    return 0
+
+
 def im2col_nchw(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
                 Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
     """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of unpadded NCHW ``x``.
@@ -163,28 +186,18 @@ def im2col_nchw(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
     would copy runs of only ``WW * C`` values).
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    if pad < 0:
-        raise ValueError(f"im2col_nchw: pad must be >= 0, got {pad}")
-    _check_window("im2col_nchw", HH, WW, stride, H + 2 * pad, W + 2 * pad)
+    _check_nchw_cols("im2col_nchw", N, C, H, W, tuple(cols.shape), HH, WW, stride, pad)
     cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
     cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
-    cdef Py_ssize_t n, c, i, j, ho, h, wo, wo0, wo1, first
+    cdef Py_ssize_t n, c, i, j, ho, h, wo, wo0, wo1
     cdef real *row
     cdef const real *src
-    if (cols.shape[0] != N or cols.shape[1] != C * HH * WW
-            or cols.shape[2] != H_out * W_out):
-        raise ValueError(f"im2col_nchw: cols has shape {tuple(cols.shape)[:3]}, expected "
-                         f"({N}, {C * HH * WW}, {H_out * W_out})")
     with nogil:
         for n in range(N):
             for c in range(C):
                 for i in range(HH):
                     for j in range(WW):
-                        # output columns wo whose input column wo*stride + j - pad is in x
-                        first = pad - j
-                        wo0 = (first + stride - 1) // stride if first > 0 else 0
-                        wo1 = (W - 1 + first) // stride + 1 if W - 1 + first >= 0 else 0
-                        wo1 = min(wo1, W_out)
+                        _nchw_run(j, pad, stride, W, W_out, &wo0, &wo1)
                         for ho in range(H_out):
                             row = &cols[n, (c * HH + i) * WW + j, ho * W_out]
                             h = ho * stride + i - pad
@@ -194,11 +207,50 @@ def im2col_nchw(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
                             src = &x[n, c, h, 0]
                             memset(row, 0, wo0 * sizeof(real))
                             if stride == 1:
-                                memcpy(row + wo0, src + wo0 - first, (wo1 - wo0) * sizeof(real))
+                                memcpy(row + wo0, src + wo0 - pad + j, (wo1 - wo0) * sizeof(real))
                             else:
                                 for wo in range(wo0, wo1):
-                                    row[wo] = src[wo * stride - first]
+                                    row[wo] = src[wo * stride + j - pad]
                             memset(row + wo1, 0, (W_out - wo1) * sizeof(real))
+
+
+def col2im_nchw(const real[:, :, ::1] cols, real[:, :, :, ::1] dx,
+                Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
+    """Overwrite unpadded NCHW ``dx`` (N, C, H, W) with the sum of the windows in ``cols``.
+
+    The adjoint of :func:`im2col_nchw`: every ``cols`` value is added to the
+    ``dx`` position it was copied from (values that fell on padding are dropped).
+    """
+    cdef Py_ssize_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
+    _check_nchw_cols("col2im_nchw", N, C, H, W, tuple(cols.shape), HH, WW, stride, pad)
+    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
+    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
+    cdef Py_ssize_t n, c, i, j, ho, h, wo, wo0, wo1
+    cdef const real *row
+    cdef real *dst
+    with nogil:
+        for n in range(N):
+            memset(&dx[n, 0, 0, 0], 0, C * H * W * sizeof(real))
+            for c in range(C):
+                for i in range(HH):
+                    for j in range(WW):
+                        _nchw_run(j, pad, stride, W, W_out, &wo0, &wo1)
+                        if wo1 <= wo0:
+                            continue
+                        for ho in range(H_out):
+                            h = ho * stride + i - pad
+                            if h < 0 or h >= H:
+                                continue
+                            row = &cols[n, (c * HH + i) * WW + j, ho * W_out]
+                            dst = &dx[n, c, h, 0]
+                            if stride == 1:
+                                if real is float:
+                                    cnnkit_add_run_f(dst + wo0 - pad + j, row + wo0, wo1 - wo0)
+                                else:
+                                    cnnkit_add_run_d(dst + wo0 - pad + j, row + wo0, wo1 - wo0)
+                            else:
+                                for wo in range(wo0, wo1):
+                                    dst[wo * stride + j - pad] += row[wo]
 
 
 def col2im(const real[:, ::1] cols, real[:, :, :, ::1] dxp,

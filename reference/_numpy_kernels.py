@@ -56,20 +56,35 @@ def im2col(xp, cols, HH, WW, stride):
                                       j:j + stride * (W_out - 1) + 1:stride, :]
 
 
-def im2col_nchw(x, cols, HH, WW, stride, pad):
-    """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of unpadded NCHW ``x``."""
-    N, C, H, W = x.shape
+def _nchw_cols6(cols, x_shape, HH, WW, stride, pad, who):
+    """``cols`` viewed as (N, C, HH, WW, H_out, W_out), after checking its shape."""
+    N, C, H, W = x_shape
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
     if cols.shape != (N, C * HH * WW, H_out * W_out):
-        raise ValueError(f"im2col_nchw: cols has shape {cols.shape}, expected "
+        raise ValueError(f"{who}: cols has shape {cols.shape}, expected "
                          f"({N}, {C * HH * WW}, {H_out * W_out})")
+    return cols.reshape(N, C, HH, WW, H_out, W_out), H_out, W_out
+
+
+def im2col_nchw(x, cols, HH, WW, stride, pad):
+    """Fill ``cols`` (N, C*HH*WW, H_out*W_out) with the windows of unpadded NCHW ``x``."""
+    c6, H_out, W_out = _nchw_cols6(cols, x.shape, HH, WW, stride, pad, "im2col_nchw")
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    c6 = cols.reshape(N, C, HH, WW, H_out, W_out)
     for i in range(HH):
         for j in range(WW):
-            c6[:, :, i, j] = xp[:, :, i:i + stride * (H_out - 1) + 1:stride,
-                                j:j + stride * (W_out - 1) + 1:stride]
+            c6[:, :, i, j] = _window_view(xp, i, j, stride, H_out, W_out)
+
+
+def col2im_nchw(cols, dx, HH, WW, stride, pad):
+    """Overwrite unpadded NCHW ``dx`` with the sum of the windows in ``cols``."""
+    c6, H_out, W_out = _nchw_cols6(cols, dx.shape, HH, WW, stride, pad, "col2im_nchw")
+    N, C, H, W = dx.shape
+    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dx.dtype)
+    for i in range(HH):
+        for j in range(WW):
+            _window_view(dxp, i, j, stride, H_out, W_out)[...] += c6[:, :, i, j]
+    dx[...] = dxp[:, :, pad:pad + H, pad:pad + W]
 
 
 def col2im(cols, dxp, HH, WW, stride):

@@ -661,6 +661,24 @@ def test_layout_kernels_transpose_and_sum_any_channel_count(F, dtype, kernels, r
     assert np.array_equal(back, d + bias[None, :, None])
 
 
+@pytest.mark.parametrize("case", [(2, 3, 7, 5, 3, 3, 1, 1), (1, 2, 6, 9, 2, 4, 2, 3),
+                                  (2, 1, 4, 4, 4, 4, 3, 0), (1, 3, 10, 11, 5, 3, 3, 2)], ids=str)
+def test_col2im_nchw_is_the_adjoint_of_im2col_nchw(case, kernels, rng):
+    # <im2col(x), c> == <x, col2im(c)> for every x and c: col2im sends each
+    # column value back to the pixel it was copied from, and drops padding.
+    N, C, H, W, HH, WW, stride, pad = case
+    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    x = rng.standard_normal((N, C, H, W))
+    c = rng.standard_normal((N, C * HH * WW, H_out * W_out))
+    cols = np.empty_like(c)
+    fast_layers._K.im2col_nchw(x, cols, HH, WW, stride, pad)
+    back = np.full_like(x, np.nan)               # every pixel must be written
+    fast_layers._K.col2im_nchw(c, back, HH, WW, stride, pad)
+    assert np.isclose(np.vdot(cols, c), np.vdot(x, back), rtol=1e-12)
+    with pytest.raises(ValueError, match="col2im_nchw: cols has shape"):
+        fast_layers._K.col2im_nchw(c[:, 1:].copy(), back, HH, WW, stride, pad)
+
+
 def test_numpy_fallback_has_every_compiled_kernel():
     if fast_layers.KERNELS != "cython":
         pytest.skip("the compiled kernels are not built (pip install -e .)")
