@@ -27,14 +27,14 @@ Winograd F(4x4, 3x3) tiles, channels-last, per chunk of images::
     dx: the same forward pass on dout, with the filters turned and transposed
 
 which needs 4x fewer multiplications; float32 results then differ from a
-direct sum by about 1e-5 of their largest value (float64: 1e-14).
+direct sum by up to about 1e-5 of their largest value (float64: 1e-14).
 
-When threadpoolctl is installed and BLAS has several
-threads, the chunks are shared among that many Python threads, each with a
-single-threaded BLAS, so the copies run in parallel too; otherwise one thread
-walks the chunks and BLAS parallelises each product. Workers take the next
-chunk when they finish one, and per-chunk terms (dw, db) are summed in chunk
-order, so the results never depend on which worker took which chunk.
+When threadpoolctl is installed and BLAS has several threads, the chunks are
+shared among that many Python threads, each with a single-threaded BLAS, so
+the copies run in parallel too; otherwise one thread walks the chunks and BLAS
+parallelises each product. Workers take the next chunk when they finish one,
+and per-chunk terms (dw, db) are summed in chunk order, so the results never
+depend on which worker took which chunk.
 
 Max pooling shares its images among the same workers, and spatial batch
 normalization (here too, computed on an (N, C, H*W) view instead of the naive
@@ -366,9 +366,10 @@ def _conv_backward_nhwc(xp, w, d3, stride, pad, need_dx):
 def _conv_backward_nchw(xc, w, d3, stride, pad, need_dx):
     """``(dx or None, dw, db)`` by channels-first im2col, for few input channels.
 
-    Per image: ``dw += dout[n] @ cols[n].T`` and ``dx[n] = col2im_nchw(w.T @
-    dout[n])``, with ``cols[n]`` (C*HH*WW, P) from ``im2col_nchw``: no
-    padded or channels-last copies, as in :func:`_conv_forward_nchw`.
+    Per image: ``dw += dout[n] @ cols[n].T`` (one batched product per chunk,
+    summed) and ``dx[n] = col2im_nchw(w.T @ dout[n])``, with ``cols[n]``
+    (C*HH*WW, P) from ``im2col_nchw``: no padded or channels-last copies, as
+    in :func:`_conv_forward_nchw`.
     """
     N, C, H, W = xc.shape
     F, _, HH, WW = w.shape
