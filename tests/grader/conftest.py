@@ -37,10 +37,10 @@ def fake_data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_batch(tmp_path_factory, builds, secret_file, fake_data):
-    """One batch, graded once: the solution, the stubs, each typical mistake, two that use
-    the fast layers in conv_forward_naive (directly, and through a helper module), and
-    one that crashes its process in some cases, one that runs out of memory in one group.
-    Returns ``(BatchResult, root)``."""
+    """One batch, graded once: the solution, the stubs, each typical mistake, three that use
+    the fast layers or their kernels in conv_forward_naive (directly, and through a helper
+    module), one that crashes its process in some cases, and one that runs out of memory in
+    one group. Returns ``(BatchResult, root)``."""
     from cnnkit.grader.api import grade_submissions
     root = tmp_path_factory.mktemp("batch")
     subs = root / "submissions"

@@ -89,6 +89,21 @@ FAST_LAYER_CHEATS = {
         ("nndl/conv_layers.py", _FORWARD,
          _FORWARD + "    from nndl.helpers import convolve\n"
          "    return convolve(x, w, b, conv_param)[0], (x, w, b, conv_param)\n")),
+    # the kernels behind the fast layers (the numpy fallback's im2col), through a helper
+    "borrows_fast_kernels": (
+        ("nndl/helpers.py", "",
+         "import importlib\n\nimport numpy as np\n\n\ndef convolve(x, w, b, stride, pad):\n"
+         "    kernels = importlib.import_module('utils.' + '_numpy_kernels')\n"
+         "    N, C, H, W = x.shape\n"
+         "    F, _, HH, WW = w.shape\n"
+         "    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1\n"
+         "    cols = np.empty((N, C * HH * WW, H_out * W_out))\n"
+         "    kernels.im2col_nchw(np.ascontiguousarray(x, dtype=float), cols, HH, WW, stride, pad)\n"
+         "    out = np.matmul(w.reshape(F, -1), cols) + b[:, None]\n"
+         "    return out.reshape(N, F, H_out, W_out)\n"),
+        ("nndl/conv_layers.py", _FORWARD,
+         _FORWARD + "    from nndl.helpers import convolve\n"
+         "    return convolve(x, w, b, stride, pad), (x, w, b, conv_param)\n")),
 }
 
 

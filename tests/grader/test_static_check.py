@@ -37,6 +37,23 @@ def test_finds_each_way_of_using_forbidden_code():
     assert "spatial_batchnorm_forward" not in found
 
 
+def test_finds_the_numpy_kernels_behind_the_fast_layers():
+    # The fast layers' numpy fallback holds im2col and friends: a naive layer
+    # must not borrow them either.
+    source = (
+        "import numpy as np\n"
+        "from utils._numpy_kernels import im2col_nchw\n"
+        "import utils._numpy_kernels as kernels\n"
+        "def conv_forward_naive(x, w, b, conv_param):\n"
+        "    return im2col_nchw(x, None, 3, 3, 1, 1)\n"
+        "def conv_backward_naive(dout, cache):\n"
+        "    return kernels.col2im_nchw(dout, None, 3, 3, 1, 1)\n")
+    found = violations(source, {"conv_forward_naive", "conv_backward_naive"})
+    assert found["conv_forward_naive"] == [
+        "uses im2col_nchw (from utils._numpy_kernels.im2col_nchw)"]
+    assert found["conv_backward_naive"] == ["uses kernels (from utils._numpy_kernels)"]
+
+
 def test_solution_build_is_clean(builds):
     source = (builds["solution"] / "nndl" / "conv_layers.py").read_text()
     assert violations(source, {"conv_forward_naive", "conv_backward_naive",
