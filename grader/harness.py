@@ -12,6 +12,7 @@ stay the backstop. Standard library and numpy only.
 """
 import copy
 import importlib
+import importlib.machinery
 import json
 import os
 import signal
@@ -24,8 +25,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: modules a naive function must not call into
-FAST_MODULES = ("utils.fast_layers", "utils._numpy_kernels", "utils.im2col", "utils.im2col_cython",
-                "nndl.fast_layers")
+FAST_MODULES = ("utils.fast_layers", "utils._numpy_kernels", "utils._kernels", "utils.im2col",
+                "utils.im2col_cython", "nndl.fast_layers")
 TRIPWIRE = {"active": False, "hits": []}
 
 
@@ -54,7 +55,9 @@ def _wrap(module_name, fn_name, fn):
 def arm_tripwire():
     """Replace the public functions of the fast-layer modules by recorders."""
     for name in FAST_MODULES:
-        if not os.path.exists(os.path.join(HERE, *name.split(".")) + ".py"):
+        path = os.path.join(HERE, *name.split("."))
+        # source or compiled (the grader lends its compiled kernels as utils/_kernels)
+        if not any(os.path.exists(path + suffix) for suffix in importlib.machinery.all_suffixes()):
             continue
         try:
             module = importlib.import_module(name)

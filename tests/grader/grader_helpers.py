@@ -74,6 +74,26 @@ def scores(record):
 
 
 _FORWARD = "    stride, pad = conv_param['stride'], conv_param['pad']\n"
+
+
+def _borrows_kernels(module):
+    """Edits of a student whose conv_forward_naive convolves with the kernels' im2col_nchw."""
+    return (
+        ("nndl/helpers.py", "",
+         "import importlib\n\nimport numpy as np\n\n\ndef convolve(x, w, b, stride, pad):\n"
+         f"    kernels = importlib.import_module('utils.' + '{module}')\n"
+         "    N, C, H, W = x.shape\n"
+         "    F, _, HH, WW = w.shape\n"
+         "    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1\n"
+         "    cols = np.empty((N, C * HH * WW, H_out * W_out))\n"
+         "    kernels.im2col_nchw(np.ascontiguousarray(x, dtype=float), cols, HH, WW, stride, pad)\n"
+         "    out = np.matmul(w.reshape(F, -1), cols) + b[:, None]\n"
+         "    return out.reshape(N, F, H_out, W_out)\n"),
+        ("nndl/conv_layers.py", _FORWARD,
+         _FORWARD + "    from nndl.helpers import convolve\n"
+         "    return convolve(x, w, b, stride, pad), (x, w, b, conv_param)\n"))
+
+
 #: students whose conv_forward_naive returns the fast layer's (correct) result
 FAST_LAYER_CHEATS = {
     "uses_fast_layers": (
@@ -89,21 +109,9 @@ FAST_LAYER_CHEATS = {
         ("nndl/conv_layers.py", _FORWARD,
          _FORWARD + "    from nndl.helpers import convolve\n"
          "    return convolve(x, w, b, conv_param)[0], (x, w, b, conv_param)\n")),
-    # the kernels behind the fast layers (the numpy fallback's im2col), through a helper
-    "borrows_fast_kernels": (
-        ("nndl/helpers.py", "",
-         "import importlib\n\nimport numpy as np\n\n\ndef convolve(x, w, b, stride, pad):\n"
-         "    kernels = importlib.import_module('utils.' + '_numpy_kernels')\n"
-         "    N, C, H, W = x.shape\n"
-         "    F, _, HH, WW = w.shape\n"
-         "    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1\n"
-         "    cols = np.empty((N, C * HH * WW, H_out * W_out))\n"
-         "    kernels.im2col_nchw(np.ascontiguousarray(x, dtype=float), cols, HH, WW, stride, pad)\n"
-         "    out = np.matmul(w.reshape(F, -1), cols) + b[:, None]\n"
-         "    return out.reshape(N, F, H_out, W_out)\n"),
-        ("nndl/conv_layers.py", _FORWARD,
-         _FORWARD + "    from nndl.helpers import convolve\n"
-         "    return convolve(x, w, b, stride, pad), (x, w, b, conv_param)\n")),
+    # the kernels behind the fast layers, numpy and compiled, through a helper
+    "borrows_numpy_kernels": _borrows_kernels("_numpy_kernels"),
+    "borrows_compiled_kernels": _borrows_kernels("_kernels"),
 }
 
 

@@ -119,7 +119,8 @@ def test_outputs_never_contain_the_secret(graded_batch):
 @pytest.mark.parametrize("student, called", [
     ("uses_fast_layers", "utils.fast_layers.conv_forward_fast"),
     ("uses_fast_layers_indirectly", "utils.fast_layers.conv_forward_fast"),
-    ("borrows_fast_kernels", "utils._numpy_kernels.im2col_nchw")])
+    ("borrows_numpy_kernels", "utils._numpy_kernels.im2col_nchw"),
+    ("borrows_compiled_kernels", "utils._kernels.im2col_nchw")])
 def test_naive_function_using_the_fast_layers_gets_no_credit_and_is_told_why(
         graded_batch, student, called):
     record = by_id(graded_batch[0])[student]
