@@ -464,25 +464,54 @@ cdef extern from *:
                      Py_ssize_t n) nogil
 
 
-cdef inline void _bt6(const real **d, real **o, Py_ssize_t n) noexcept nogil:
-    if real is float:
-        cnnkit_bt6_f(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], o[4], o[5], n)
+cdef enum:
+    # the one-dimensional transforms: B^T (6 -> 6), A^T (6 -> 4), A (4 -> 6)
+    B_T6 = 0
+    A_T6 = 1
+    A_4 = 2
+
+
+cdef inline void _transform(int kind, const real **d, real **o, Py_ssize_t n) noexcept nogil:
+    if kind == B_T6:
+        if real is float:
+            cnnkit_bt6_f(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], o[4], o[5], n)
+        else:
+            cnnkit_bt6_d(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], o[4], o[5], n)
+    elif kind == A_T6:
+        if real is float:
+            cnnkit_at6_f(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], n)
+        else:
+            cnnkit_at6_d(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], n)
     else:
-        cnnkit_bt6_d(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], o[4], o[5], n)
+        if real is float:
+            cnnkit_a4_f(d[0], d[1], d[2], d[3], o[0], o[1], o[2], o[3], o[4], o[5], n)
+        else:
+            cnnkit_a4_d(d[0], d[1], d[2], d[3], o[0], o[1], o[2], o[3], o[4], o[5], n)
 
 
-cdef inline void _at6(const real **d, real **o, Py_ssize_t n) noexcept nogil:
-    if real is float:
-        cnnkit_at6_f(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], n)
-    else:
-        cnnkit_at6_d(d[0], d[1], d[2], d[3], d[4], d[5], o[0], o[1], o[2], o[3], n)
+cdef inline void _tile_transform(int kind, const real **tile, real **result, real *buf,
+                                 Py_ssize_t n) noexcept nogil:
+    """``X t X^T`` of one r x r tile of channel runs into an m x m one (X is m x r).
 
-
-cdef inline void _a4(const real **d, real **o, Py_ssize_t n) noexcept nogil:
-    if real is float:
-        cnnkit_a4_f(d[0], d[1], d[2], d[3], o[0], o[1], o[2], o[3], o[4], o[5], n)
-    else:
-        cnnkit_a4_d(d[0], d[1], d[2], d[3], o[0], o[1], o[2], o[3], o[4], o[5], n)
+    ``tile[i*r + j]`` points at the n channels of tile position (i, j),
+    ``result[k*m + l]`` at where those of result position (k, l) go; ``buf``
+    holds the m*r runs of ``X t`` in between.
+    """
+    cdef Py_ssize_t r = 4 if kind == A_4 else 6, m = 4 if kind == A_T6 else 6, i, j, k
+    cdef const real *d[6]
+    cdef real *o[6]
+    for j in range(r):                      # X down tile column j -> buf[k*r + j]
+        for i in range(r):
+            d[i] = tile[i * r + j]
+        for k in range(m):
+            o[k] = buf + (k * r + j) * n
+        _transform(kind, d, o, n)
+    for k in range(m):                      # then along each row
+        for j in range(r):
+            d[j] = buf + (k * r + j) * n
+        for j in range(m):
+            o[j] = result[k * m + j]
+        _transform(kind, d, o, n)
 
 
 cdef int _check_tiles(str who, Py_ssize_t tiles, Py_ssize_t C, tuple shape, tuple strides,
@@ -513,30 +542,27 @@ def winograd_tiles(const real[:, :, :, ::1] x, real[:, :, :] V,
     _check_tiles("winograd_tiles", N * th * tw, C, tuple(V.shape), tuple(V.strides), sizeof(real))
     if N * C == 0:
         return
-    cdef real *buf = <real *> calloc(37 * C, sizeof(real))    # 36 rows of B^T d, zeros
+    cdef real *buf = <real *> calloc(37 * C, sizeof(real))    # 36 runs of B^T d, zeros
     if buf == NULL:
         raise MemoryError()
     cdef real *zero = buf + 36 * C
-    cdef const real *d[6]
-    cdef real *o[6]
-    cdef Py_ssize_t es = V.strides[0] // sizeof(real), n, ty, tx, p, h, col, r, j, a
+    cdef const real *tile[36]
+    cdef real *result[36]
+    cdef Py_ssize_t es = V.strides[0] // sizeof(real), n, ty, tx, p, h, col, i, j
     with nogil:
         for n in range(N):
             for ty in range(th):
                 for tx in range(tw):
                     p = (n * th + ty) * tw + tx
-                    for j in range(6):              # B^T down tile column j -> buf[a*6 + j]
-                        col = 4 * tx + j - pad
-                        for r in range(6):
-                            h = 4 * ty + r - pad
-                            d[r] = &x[n, h, col, 0] if 0 <= h < H and 0 <= col < W else zero
-                            o[r] = buf + (r * 6 + j) * C
-                        _bt6(d, o, C)
-                    for a in range(6):              # then along each row -> planes a*6 + b
-                        for r in range(6):
-                            d[r] = buf + (a * 6 + r) * C
-                            o[r] = &V[0, p, 0] + (a * 6 + r) * es
-                        _bt6(d, o, C)
+                    for i in range(6):
+                        h = 4 * ty + i - pad
+                        for j in range(6):
+                            col = 4 * tx + j - pad
+                            tile[i * 6 + j] = (&x[n, h, col, 0] if 0 <= h < H and 0 <= col < W
+                                               else zero)
+                    for i in range(36):
+                        result[i] = &V[0, p, 0] + i * es
+                    _tile_transform(B_T6, tile, result, buf, C)
     free(buf)
 
 
@@ -552,32 +578,27 @@ def winograd_untile(const real[:, :, :] M, real[:, :, :, ::1] y, Py_ssize_t th, 
     _check_tiles("winograd_untile", N * th * tw, K, tuple(M.shape), tuple(M.strides), sizeof(real))
     if N * K * Ho * Wo == 0:
         return
-    cdef real *buf = <real *> malloc(28 * K * sizeof(real))  # 24 rows of A^T m, 4 to discard
+    cdef real *buf = <real *> malloc(28 * K * sizeof(real))  # 24 runs of A^T m, 4 to discard
     if buf == NULL:
         raise MemoryError()
     cdef real *spill = buf + 24 * K
-    cdef const real *d[6]
-    cdef real *o[6]
-    cdef Py_ssize_t es = M.strides[0] // sizeof(real), n, ty, tx, p, h, col, a, b, i, j
+    cdef const real *tile[36]
+    cdef real *result[16]
+    cdef Py_ssize_t es = M.strides[0] // sizeof(real), n, ty, tx, p, h, col, i, j
     with nogil:
         for n in range(N):
             for ty in range(th):
                 for tx in range(tw):
                     p = (n * th + ty) * tw + tx
-                    for b in range(6):              # A^T down tile column b -> buf[i*6 + b]
-                        for a in range(6):
-                            d[a] = &M[0, p, 0] + (a * 6 + b) * es
-                        for i in range(4):
-                            o[i] = buf + (i * 6 + b) * K
-                        _at6(d, o, K)
-                    for i in range(4):              # then along each row, into y
+                    for i in range(36):
+                        tile[i] = &M[0, p, 0] + i * es
+                    for i in range(4):
                         h = 4 * ty + i
-                        for b in range(6):
-                            d[b] = buf + (i * 6 + b) * K
                         for j in range(4):
                             col = 4 * tx + j
-                            o[j] = &y[n, h, col, 0] if h < Ho and col < Wo else spill + j * K
-                        _at6(d, o, K)
+                            result[i * 4 + j] = (&y[n, h, col, 0] if h < Ho and col < Wo
+                                                 else spill + j * K)
+                    _tile_transform(A_T6, tile, result, buf, K)
     free(buf)
 
 
@@ -595,32 +616,26 @@ def winograd_grad_tiles(const real[:, :, :, ::1] g, real[:, :, :] D):
                  sizeof(real))
     if N * K * Ho * Wo == 0:
         return
-    cdef real *buf = <real *> calloc(25 * K, sizeof(real))    # 24 rows of A t, zeros
+    cdef real *buf = <real *> calloc(25 * K, sizeof(real))    # 24 runs of A t, zeros
     if buf == NULL:
         raise MemoryError()
     cdef real *zero = buf + 24 * K
-    cdef const real *d[6]
-    cdef real *o[6]
-    cdef Py_ssize_t es = D.strides[0] // sizeof(real), n, ty, tx, p, h, col, e, i, j
+    cdef const real *tile[16]
+    cdef real *result[36]
+    cdef Py_ssize_t es = D.strides[0] // sizeof(real), n, ty, tx, p, h, col, i, j
     with nogil:
         for n in range(N):
             for ty in range(th):
                 for tx in range(tw):
                     p = (n * th + ty) * tw + tx
-                    for j in range(4):              # A down tile column j -> buf[e*4 + j]
-                        col = 4 * tx + j
-                        for i in range(4):
-                            h = 4 * ty + i
-                            d[i] = &g[n, h, col, 0] if h < Ho and col < Wo else zero
-                        for e in range(6):
-                            o[e] = buf + (e * 4 + j) * K
-                        _a4(d, o, K)
-                    for e in range(6):              # then along each row -> planes e*6 + f
+                    for i in range(4):
+                        h = 4 * ty + i
                         for j in range(4):
-                            d[j] = buf + (e * 4 + j) * K
-                        for j in range(6):
-                            o[j] = &D[0, p, 0] + (e * 6 + j) * es
-                        _a4(d, o, K)
+                            col = 4 * tx + j
+                            tile[i * 4 + j] = &g[n, h, col, 0] if h < Ho and col < Wo else zero
+                    for i in range(36):
+                        result[i] = &D[0, p, 0] + i * es
+                    _tile_transform(A_4, tile, result, buf, K)
     free(buf)
 
 
