@@ -242,11 +242,12 @@ def conv_forward_fast(x, w, b, conv_param):
     xc = np.ascontiguousarray(x, dtype=dtype)
     bias = np.ascontiguousarray(b, dtype=dtype)
     out = np.empty((N, F, P), dtype=dtype)
-    if _winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out):
-        xh = _conv_forward_winograd(xc, w, bias, pad, out)
+    algorithm = _algorithm(C, F, HH, WW, stride, pad, H_out, W_out)
+    if algorithm == "winograd":
+        xh = _conv_forward_winograd(xc, w, bias, pad, out, H_out, W_out)
         return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, xh)
     step = _chunk(N, K * P * out.itemsize)
-    if WW * C < NCHW_RUN_BELOW:
+    if algorithm == "im2col-nchw":
         _conv_forward_nchw(xc, w, bias, stride, pad, out, step)
         return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
     xp = np.empty((N, H + 2 * pad, W + 2 * pad, C), dtype=dtype)
@@ -313,10 +314,11 @@ def conv_backward_fast(dout, cache, need_dx=True):
                          "(the shape of the forward output)")
     dtype = np.result_type(x, w)
     d3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
-    if _winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out):
+    algorithm = _algorithm(C, F, HH, WW, stride, pad, H_out, W_out)
+    if algorithm == "winograd":
         xh = _cached_nhwc(cache, (N, H, W, C), x, 0, dtype)
         dx, dw, db = _conv_backward_winograd(xh, w, d3, H_out, W_out, pad, need_dx)
-    elif WW * C < NCHW_RUN_BELOW:
+    elif algorithm == "im2col-nchw":
         xc = np.ascontiguousarray(x, dtype=dtype)
         dx, dw, db = _conv_backward_nchw(xc, w, d3, stride, pad, need_dx)
     else:
@@ -409,6 +411,11 @@ def conv_algorithm(x_shape, w_shape, conv_param):
     F, _, HH, WW = w_shape
     stride, pad = conv_param["stride"], conv_param["pad"]
     H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    return _algorithm(C, F, HH, WW, stride, pad, H_out, W_out)
+
+
+def _algorithm(C, F, HH, WW, stride, pad, H_out, W_out):
+    """The rule behind :func:`conv_algorithm`, on the numbers both conv passes have at hand."""
     if _winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out):
         return "winograd"
     return "im2col-nchw" if WW * C < NCHW_RUN_BELOW else "im2col"
@@ -447,7 +454,7 @@ def _tile_buffer(tiles, channels, dtype):
     return lambda t: buf[:, :t * channels].reshape(36, t, channels)
 
 
-def _conv_forward_winograd(xc, w, bias, pad, out):
+def _conv_forward_winograd(xc, w, bias, pad, out, H_out, W_out):
     """Fill ``out`` (N, F, H'*W') with the 3x3 stride-1 convolution on Winograd tiles.
 
     Per chunk of images, in channels-last layout: ``V = B^T d B`` of the
@@ -457,7 +464,6 @@ def _conv_forward_winograd(xc, w, bias, pad, out):
     """
     N, C, H, W = xc.shape
     F = w.shape[0]
-    H_out, W_out = H + 2 * pad - 2, W + 2 * pad - 2
     th, tw = (H_out + 3) // 4, (W_out + 3) // 4
     T, P = th * tw, H_out * W_out
     dtype = out.dtype
