@@ -3,9 +3,9 @@
 Parses the student's module (never imports it) and reports, for each naive
 function, every use of a name imported from a forbidden module
 (``utils.fast_layers`` and its kernels, im2col helpers, ``cnnkit``,
-``torch``) and every import or dynamic import inside the function. The sandbox's run-time tripwire
-(:mod:`cnnkit.grader.harness`) catches indirect calls; this catches the rest
-without trusting anything the submission reports.
+``torch``) and every import or dynamic import inside the function. The
+sandbox's run-time tripwire (:mod:`cnnkit.grader.harness`) catches indirect
+calls; this catches the rest without trusting anything the submission reports.
 """
 import ast
 

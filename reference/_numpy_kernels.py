@@ -236,10 +236,9 @@ def winograd_untile(M, y, th, tw):
     if th != (Ho + 3) // 4 or tw != (Wo + 3) // 4:
         raise ValueError(f"winograd_untile: {th}x{tw} tiles do not cover a {Ho}x{Wo} output")
     _tile_check("winograd_untile", M, N * th * tw, K)
-    A_T = _A_T.astype(y.dtype)
-    rows = np.tensordot(A_T, M.reshape(6, 6, N, th, tw, K), axes=([1], [0]))  # (i, b, N, ..)
-    both = np.tensordot(A_T, rows, axes=([1], [1]))                          # (j, i, N, th, tw, K)
-    y[...] = both.transpose(2, 3, 1, 4, 0, 5).reshape(N, 4 * th, 4 * tw, K)[:, :Ho, :Wo]
+    tiles = M.reshape(6, 6, N, th, tw, K).transpose(2, 3, 4, 0, 1, 5)      # (N, th, tw, a, b, K)
+    t = _transform(_A_T.astype(y.dtype), tiles)                            # (i, j, N, th, tw, K)
+    y[...] = t.transpose(2, 3, 0, 4, 1, 5).reshape(N, 4 * th, 4 * tw, K)[:, :Ho, :Wo]
 
 
 def winograd_grad_tiles(g, D):
