@@ -164,15 +164,16 @@ cdef inline void _nchw_run(Py_ssize_t j, Py_ssize_t pad, Py_ssize_t stride, Py_s
 
 cdef int _check_nchw_cols(str who, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
                           tuple cols_shape, Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride,
-                          Py_ssize_t pad) except -1:
+                          Py_ssize_t pad, Py_ssize_t *H_out, Py_ssize_t *W_out) except -1:
+    """Check the window and the channels-first ``cols`` shape; set the output size."""
     if pad < 0:
         raise ValueError(f"{who}: pad must be >= 0, got {pad}")
     _check_window(who, HH, WW, stride, H + 2 * pad, W + 2 * pad)
-    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
-    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
-    if cols_shape[:3] != (N, C * HH * WW, H_out * W_out):
+    H_out[0] = (H + 2 * pad - HH) // stride + 1
+    W_out[0] = (W + 2 * pad - WW) // stride + 1
+    if cols_shape[:3] != (N, C * HH * WW, H_out[0] * W_out[0]):
         raise ValueError(f"{who}: cols has shape {cols_shape[:3]}, expected "
-                         f"({N}, {C * HH * WW}, {H_out * W_out})")
+                         f"({N}, {C * HH * WW}, {H_out[0] * W_out[0]})")
     return 0
 
 
@@ -186,9 +187,8 @@ def im2col_nchw(const real[:, :, :, ::1] x, real[:, :, ::1] cols,
     would copy runs of only ``WW * C`` values).
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    _check_nchw_cols("im2col_nchw", N, C, H, W, tuple(cols.shape), HH, WW, stride, pad)
-    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
-    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
+    cdef Py_ssize_t H_out, W_out
+    _check_nchw_cols("im2col_nchw", N, C, H, W, tuple(cols.shape), HH, WW, stride, pad, &H_out, &W_out)
     cdef Py_ssize_t n, c, i, j, ho, h, wo, wo0, wo1
     cdef real *row
     cdef const real *src
@@ -222,9 +222,8 @@ def col2im_nchw(const real[:, :, ::1] cols, real[:, :, :, ::1] dx,
     ``dx`` position it was copied from (values that fell on padding are dropped).
     """
     cdef Py_ssize_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
-    _check_nchw_cols("col2im_nchw", N, C, H, W, tuple(cols.shape), HH, WW, stride, pad)
-    cdef Py_ssize_t H_out = (H + 2 * pad - HH) // stride + 1
-    cdef Py_ssize_t W_out = (W + 2 * pad - WW) // stride + 1
+    cdef Py_ssize_t H_out, W_out
+    _check_nchw_cols("col2im_nchw", N, C, H, W, tuple(cols.shape), HH, WW, stride, pad, &H_out, &W_out)
     cdef Py_ssize_t n, c, i, j, ho, h, wo, wo0, wo1
     cdef const real *row
     cdef real *dst
