@@ -37,7 +37,7 @@ def kernels(request, monkeypatch):
 def layout(request, monkeypatch):
     """Run a conv test with one algorithm, whatever the channel count.
 
-    im2col with the forward pass channels-last or channels-first, or Winograd
+    im2col channels-last or channels-first (both passes), or Winograd
     tiles for every 3x3 stride-1 convolution (pad <= 2; the others fall back).
     """
     monkeypatch.setattr(fast_layers, "NCHW_RUN_BELOW",
