@@ -60,8 +60,10 @@ program from noticing it is sandboxed.
 """
 from __future__ import annotations
 
+import ast
 import errno
 import fcntl
+import functools
 import json
 import math
 import os
@@ -75,6 +77,8 @@ import tempfile
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from . import confine
 
 SANDBOX_PATH = "/sandbox"
 UID_BASE = 1_800_000_000
@@ -178,7 +182,8 @@ def find_bwrap():
 
 
 def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
-                  env: dict | None = None) -> SandboxResult:
+                  env: dict | None = None, python: str | None = None,
+                  uid: int | None = None) -> SandboxResult:
     """Run ``argv`` inside ``workdir`` under ``limits`` and report how it ended.
 
     Parameters
@@ -194,6 +199,11 @@ def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
         and TMPDIR pointing at the private /tmp, LANG, PYTHONNOUSERSITE,
         PYTHONDONTWRITEBYTECODE, MPLBACKEND=Agg, one BLAS/OpenMP thread).
         Nothing of the grader's own environment is passed on.
+    python : the interpreter the program runs under when it is not the grader's own
+        (e.g. a virtual environment holding numpy but not cnnkit); its prefixes are
+        the ones made visible, and the launcher runs on it. Default ``sys.executable``.
+    uid : (root only) run as this unprivileged uid instead of one picked per call,
+        e.g. a user created for the purpose; sandboxes sharing it must not run at once.
     """
     workdir = _check_workdir(workdir)
     argv = _check_argv(argv)
@@ -201,10 +211,14 @@ def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
     if not isinstance(limits, Limits):
         raise TypeError(f"limits must be a Limits instance, got {type(limits).__name__}")
 
+    python = os.fspath(python) if python is not None else sys.executable
     as_root = os.geteuid() == 0
-    uid_claim = _claim_uid() if as_root else None
+    if uid is not None and (not isinstance(uid, int) or isinstance(uid, bool) or uid <= 0):
+        raise ValueError(f"uid must be an unprivileged uid (an int > 0), got {uid!r}")
+    uid_claim = _claim_uid() if as_root and uid is None else None
     try:
-        uid = uid_claim[0] if uid_claim else os.geteuid()
+        uid = uid if as_root and uid is not None else (
+            uid_claim[0] if uid_claim else os.geteuid())
         if as_root:
             _give_to_uid(workdir, uid)
         bwrap = find_bwrap()
@@ -212,11 +226,11 @@ def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
         if bwrap is None:
             reason = "bwrap missing (not found on PATH)"
         else:
-            result = _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root)
+            result = _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root, python)
             if isinstance(result, str):  # bwrap could not set the sandbox up
                 reason, result = f"bwrap failed to start ({result})", None
         if result is None:
-            result = _run_fallback(workdir, argv, limits, env, uid, as_root, reason)
+            result = _run_fallback(workdir, argv, limits, env, uid, as_root, reason, python)
         removed = remove_special_files(workdir)
         if removed:
             result.stderr += (f"[sandbox] removed {removed} symlinks, FIFOs, sockets or device "
@@ -339,14 +353,22 @@ def remove_special_files(workdir):
 
 # ------------------------------------------------------------------ the launcher
 
-# Runs as ``python -I -S -c LAUNCHER STATUS_FD UID LIMITS_JSON WORKDIR -- ARGV...``.
-# Forks; the child sets the limits, drops to UID (when root) and execs ARGV;
-# the launcher writes "started" then the child's wait status and CPU time.
+# Runs as ``python -I -S -c LAUNCHER STATUS_FD UID LIMITS_JSON WORKDIR CONFINE_JSON -- ARGV...``.
+# Forks; the child sets the limits, drops to UID (when root), applies the
+# confinement plan (cnnkit.grader.confine, loaded by path; "" for none) and
+# execs ARGV; the launcher writes "started" then the child's wait status and CPU time.
 LAUNCHER = r"""
 import json, os, resource, sys
 fd, uid, limits, workdir = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
-argv = sys.argv[6:]
+confine = json.loads(sys.argv[5]) if sys.argv[5] else None
+argv = sys.argv[7:]
 os.set_inheritable(fd, False)
+if confine:
+    import importlib.util
+    sys.path[:0] = confine["paths"]
+    spec = importlib.util.spec_from_file_location("cnnkit_confine", confine["module"])
+    confiner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(confiner)
 os.write(fd, b"started\n")
 pid = os.fork()
 if pid == 0:
@@ -364,7 +386,9 @@ if pid == 0:
             os.setuid(uid)
         if not entered:
             os.chdir(workdir)
-    except OSError as err:
+        if confine:
+            confiner.apply(confine["plan"])
+    except Exception as err:
         os.write(2, f"[sandbox] cannot set the sandbox up: {err}\n".encode())
         os._exit(126)
     try:
@@ -400,9 +424,10 @@ def _rlimit_names(limits, as_root):
     return "/".join(name.lower() for name in order if "RLIMIT_" + name in chosen)
 
 
-def _launcher_argv(status_fd, uid, limits, as_root, workdir, argv):
-    return [sys.executable, "-I", "-S", "-c", LAUNCHER, str(status_fd), str(uid),
-            json.dumps(_rlimits(limits, as_root)), str(workdir), "--", *argv]
+def _launcher_argv(status_fd, uid, limits, as_root, workdir, argv, python, confine=None):
+    return [python, "-I", "-S", "-c", LAUNCHER, str(status_fd), str(uid),
+            json.dumps(_rlimits(limits, as_root)), str(workdir),
+            json.dumps(confine) if confine else "", "--", *argv]
 
 
 def _base_env(tmp, cwd, extra):
@@ -432,18 +457,37 @@ def _who(as_root):
 
 # ------------------------------------------------------------------- bwrap mode
 
-def _python_prefixes():
+_PREFIXES_OF = ("import os, sys; print(repr([sys.prefix, sys.base_prefix, sys.exec_prefix, "
+                "sys.base_exec_prefix, os.path.realpath(sys.executable)]))")
+
+
+@functools.lru_cache(maxsize=8)
+def _prefixes_of(python):
+    """``sys.prefix`` and friends of another interpreter, asked once."""
+    if python == sys.executable:
+        return [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                os.path.realpath(sys.executable)]
+    try:
+        said = subprocess.run([python, "-I", "-S", "-c", _PREFIXES_OF], capture_output=True,
+                              text=True, timeout=60, check=True).stdout
+        return ast.literal_eval(said.strip())
+    except (OSError, subprocess.SubprocessError, ValueError, SyntaxError):
+        return [os.path.dirname(os.path.dirname(os.path.abspath(python))),
+                os.path.realpath(python)]
+
+
+def _python_prefixes(python=None):
     """Folders holding the interpreter, its stdlib and site-packages (outside /usr)."""
     found = set()
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                   os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}:
+    *prefixes, real = _prefixes_of(python or sys.executable)
+    for prefix in {*prefixes, os.path.dirname(os.path.dirname(real))}:
         for path in {os.path.abspath(prefix), os.path.realpath(prefix)}:
             if path != "/usr" and not path.startswith("/usr/") and os.path.isdir(path):
                 found.add(path)
     return sorted(found)
 
 
-def _bwrap_argv(bwrap, limits, env, as_root, workdir):
+def _bwrap_argv(bwrap, limits, env, as_root, workdir, python=None):
     args = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             "--hostname", "sandbox", "--clearenv"]
@@ -467,7 +511,7 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir):
     # living under /tmp (a virtual environment made there) stays visible.
     args += ["--perms", "1777", "--size", str(limits.file_size_mb << 20), "--tmpfs", "/tmp"]
     made = {"/tmp"}
-    for prefix in _python_prefixes():
+    for prefix in _python_prefixes(python):
         for parent in reversed(Path(prefix).parents[:-1]):  # e.g. /root: searchable, empty
             if str(parent) not in made:
                 made.add(str(parent))
@@ -480,11 +524,11 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir):
     return args
 
 
-def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root):
+def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root, python):
     """Run under bwrap; a string instead of a result means bwrap did not start."""
     status_r, status_w = os.pipe()
-    options = _bwrap_argv(bwrap, limits, env, as_root, workdir)[1:]
-    launcher = _launcher_argv(status_w, uid, limits, as_root, SANDBOX_PATH, argv)
+    options = _bwrap_argv(bwrap, limits, env, as_root, workdir, python)[1:]
+    launcher = _launcher_argv(status_w, uid, limits, as_root, SANDBOX_PATH, argv, python)
     # Options go through a memfd (--args) so that /proc/1/cmdline inside the
     # sandbox does not show the host's paths.
     args_fd = os.memfd_create("cnnkit-sandbox-args")
@@ -506,19 +550,27 @@ def _run_bwrap(bwrap, workdir, argv, limits, env, uid, as_root):
 
 # ---------------------------------------------------------------- fallback mode
 
-def _run_fallback(workdir, argv, limits, env, uid, as_root, reason):
+def _run_fallback(workdir, argv, limits, env, uid, as_root, reason, python):
     tmp = tempfile.mkdtemp(prefix="cnnkit-sandbox-tmp-")
     try:
         if as_root:
             os.chown(tmp, uid, uid)
         status_r, status_w = os.pipe()
-        command = _launcher_argv(status_w, uid, limits, as_root, workdir, argv)
+        plan = confine.plan(workdir, tmp, _python_prefixes(python))
+        closes = confine.describe(plan)
+        launch = {"module": confine.__file__, "paths": confine.module_paths(),
+                  "plan": plan} if closes else None
+        command = _launcher_argv(status_w, uid, limits, as_root, workdir, argv, python, launch)
         sweep = (lambda: _kill_uid(uid)) if as_root else None
         run = _supervise(command, status_r, status_w, limits, cwd=workdir,
                          env=_base_env(tmp, workdir, env), sweep=sweep,
                          rss_uid=uid if as_root else None)
-        isolation = (f"rlimits only: {reason}; {_who(as_root)}; no filesystem, process or "
-                     "network isolation")
+        if closes:
+            isolation = (f"confined: {reason}; {_who(as_root)}; {closes}; not closed: "
+                         + "; ".join(confine.gaps(plan, as_root)))
+        else:
+            isolation = (f"rlimits only: {reason}; {_who(as_root)}; no filesystem, process or "
+                         "network isolation")
         return _result(run, limits, isolation)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

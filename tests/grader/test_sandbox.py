@@ -455,9 +455,10 @@ def test_fallback_without_bwrap_says_so(workdir, monkeypatch):
     monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
     result = run_sandboxed(workdir, ["/bin/sh", "-c", "id -u; pwd"], SMALL)
     assert result.status == "ok", result.stderr
-    assert result.isolation == (
-        "rlimits only: bwrap missing (not found on PATH); an unprivileged uid of its own, "
-        "no capabilities; no filesystem, process or network isolation")
+    assert result.isolation.startswith(
+        "confined: bwrap missing (not found on PATH); an unprivileged uid of its own, "
+        "no capabilities; no network (seccomp: socket() refused), files limited by Landlock")
+    assert "not closed: processes: other processes are visible" in result.isolation
     uid, cwd = result.stdout.split()
     assert int(uid) >= sandbox.UID_BASE
     assert cwd == str(workdir.resolve())
@@ -468,7 +469,18 @@ def test_fallback_when_bwrap_fails_to_start(workdir, monkeypatch):
     result = run_sandboxed(workdir, ["/bin/sh", "-c", "echo hi"], SMALL)
     assert result.status == "ok"
     assert result.isolation.startswith(
-        "rlimits only: bwrap failed to start (exit status 1); an unprivileged uid")
+        "confined: bwrap failed to start (exit status 1); an unprivileged uid")
+
+
+def test_fallback_without_confinement_says_so(workdir, monkeypatch):
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
+    monkeypatch.setattr(sandbox.confine, "available",
+                        lambda: {"seccomp": False, "landlock": 0, "problems": ["none here"]})
+    result = run_sandboxed(workdir, ["/bin/sh", "-c", "id -u; pwd"], SMALL)
+    assert result.status == "ok", result.stderr
+    assert result.isolation == (
+        "rlimits only: bwrap missing (not found on PATH); an unprivileged uid of its own, "
+        "no capabilities; no filesystem, process or network isolation")
 
 
 def test_fallback_still_limits_and_sweeps_processes(workdir, monkeypatch):
