@@ -43,6 +43,8 @@ class GradingContext:
     heldout_problem: str = "" # why held-out data is missing, shown to the instructor
     grader_key: str = ""      # changes when anything that affects scores changes (resume)
     notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
+    python: str | None = None      # interpreter for student code (default: the grader's own)
+    sandbox_uid: int | None = None # run student code as this uid (default: one per sandbox)
 
 
 @dataclass

@@ -163,7 +163,9 @@ def run_cases(ctx, submission, cases, base):
             limits = dataclasses.replace(
                 ctx.limits, wall_seconds=min(7200, ctx.limits.wall_seconds * n_groups + 10),
                 cpu_seconds=min(3600, ctx.limits.cpu_seconds * n_groups + 10))
-            result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"], limits)
+            result = run_sandboxed(workdir, [ctx.python or sys.executable, "-E", "-s",
+                                             "harness.py"], limits, python=ctx.python,
+                                   uid=ctx.sandbox_uid)
             isolation = result.isolation
             outdir = workdir / "outputs"
             for case in remaining:
