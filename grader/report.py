@@ -49,13 +49,17 @@ def gradescope(record):
                       "status": "passed" if g["score"] >= g["max_score"] else "failed",
                       "output": "\n".join(lines), "visibility": "visible",
                       "extra_data": {"cases": g["cases"]}})
-    output = "" if record["status"] == "graded" else f"Not graded: {record['reason']}"
+    return {"score": record["total"], "execution_time": record["seconds"],
+            "output": student_output(record), "visibility": "visible", "tests": tests}
+
+
+def student_output(record):
+    """The text about the whole submission: why it was not graded, edited notebook cells."""
+    lines = [] if record["status"] == "graded" else [f"Not graded: {record['reason']}"]
     if record.get("notebook_edits"):
-        output += ("\n" if output else "") + ("Protected notebook cells changed (they earn nothing "
-                   "here, but tell your instructor why): " + notebook_check.describe(
-                       record["notebook_edits"]))
-    return {"score": record["total"], "execution_time": record["seconds"], "output": output,
-            "visibility": "visible", "tests": tests}
+        lines.append("Protected notebook cells changed (they earn nothing here, but tell your "
+                     "instructor why): " + notebook_check.describe(record["notebook_edits"]))
+    return "\n".join(lines)
 
 
 def write_student(out, record):

@@ -468,7 +468,7 @@ def _prefixes_of(python):
         return [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                 os.path.realpath(sys.executable)]
     try:
-        said = subprocess.run([python, "-I", "-S", "-c", _PREFIXES_OF], capture_output=True,
+        said = subprocess.run([python, "-I", "-c", _PREFIXES_OF], capture_output=True,
                               text=True, timeout=60, check=True).stdout
         return ast.literal_eval(said.strip())
     except (OSError, subprocess.SubprocessError, ValueError, SyntaxError):

@@ -18,7 +18,7 @@ Instructors also see a hidden test ``grader`` with the isolation that held and
 what it could not close, and ``extra_data`` with cnnkit's version and the
 secret's fingerprint.
 """
-from .. import notebook_check
+from ..report import student_output
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 #: statuses whose message is about the student's code running, not about hidden values
@@ -60,15 +60,6 @@ def accuracy_of(record):
     return None
 
 
-def student_output(record):
-    """The top-level text: why a submission was not graded, edited notebook cells."""
-    lines = [] if record["status"] == "graded" else [f"Not graded: {record['reason']}"]
-    if record.get("notebook_edits"):
-        lines.append("Protected notebook cells changed (they earn nothing here, but tell your "
-                     "instructor why): " + notebook_check.describe(record["notebook_edits"]))
-    return "\n".join(lines)
-
-
 def grader_test(facts):
     """The instructors-only test: isolation used, what stayed open, versions."""
     gaps = facts.get("isolation_gaps") or []
@@ -97,7 +88,8 @@ def from_record(record, facts, details="after_due_date"):
         if g["cases"]:
             detail_tests.append({
                 "name": f"{g['name']}: hidden case details", "number": f"{number}.1",
-                "score": 0.0, "max_score": 0.0, "status": "passed",
+                "score": 0.0, "max_score": 0.0,
+                "status": "passed" if g["score"] >= g["max_score"] else "failed",
                 "output": "\n".join(f"[{c['status']}] " + (c["message"] or f"case {c['index']}")
                                     for c in g["cases"]),
                 "visibility": details, "extra_data": {"cases": g["cases"]}})

@@ -1,0 +1,134 @@
+"""One submission graded by the Gradescope zip under Gradescope-like limits.
+
+Builds the autograder zip (or takes ``--zip``), extracts it to a fresh
+``$AUTOGRADER_ROOT/source``, runs ``setup.sh`` (timed) with Python 3.10, then
+grades one submission with ``run_autograder`` ``--runs`` times under one CPU
+core (``taskset -c 0``) and a memory cgroup of ``--memory-mb`` (768 MB:
+Gradescope's default container), and prints the wall time of each run, the
+score, the held-out accuracy and the peak memory of the whole container.
+
+The submission is the solution build with an untrained checkpoint of the
+homework's default ThreeLayerConvNet (32 7x7 filters, 100 hidden units), so the
+accuracy test predicts 1000 held-out images through a network of the size
+students hand in.
+
+    python benchmarks/gradescope_limits.py --data ../shared/datasets/cifar-10-python.tar.xz
+
+Needs root (the cgroup, the sandbox user), Linux with cgroup v1 or v2, and
+``~/.pyenv/versions/3.10.13`` (or ``--python``).
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+CGROUP_V1 = Path("/sys/fs/cgroup/memory")
+CGROUP_V2 = Path("/sys/fs/cgroup")
+
+
+def make_cgroup(name, limit_mb):
+    """A memory cgroup limited to ``limit_mb``; ``(folder, peak file)``."""
+    if (CGROUP_V1 / "memory.limit_in_bytes").exists():
+        folder = CGROUP_V1 / name
+        folder.mkdir(exist_ok=True)
+        (folder / "memory.limit_in_bytes").write_text(str(limit_mb << 20))
+        swap = folder / "memory.memsw.limit_in_bytes"
+        if swap.exists():
+            swap.write_text(str(limit_mb << 20))
+        return folder, folder / "memory.max_usage_in_bytes"
+    folder = CGROUP_V2 / name
+    folder.mkdir(exist_ok=True)
+    (folder / "memory.max").write_text(str(limit_mb << 20))
+    (folder / "memory.swap.max").write_text("0")
+    return folder, folder / "memory.peak"
+
+
+def submission(folder, student_python):
+    """The solution build with an untrained default-size ThreeLayerConvNet checkpoint."""
+    from cnnkit.grader.assign import build_package
+    from cnnkit.grader.demo import source_dir
+    from cnnkit.reference.checkpoint import save_checkpoint
+    from cnnkit.reference.cnn import ThreeLayerConvNet
+    build_package(source_dir(), folder, solutions=True)
+    kwargs = {"num_filters": 32, "filter_size": 7, "hidden_dim": 100, "seed": 0}
+    save_checkpoint(folder / "checkpoints" / "challenge", ThreeLayerConvNet(**kwargs),
+                    {"module": "nndl.cnn", "class": "ThreeLayerConvNet", "kwargs": kwargs})
+    return folder
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="CIFAR-10 archive for the held-out images")
+    parser.add_argument("--zip", help="an autograder zip already built (default: build one)")
+    parser.add_argument("--python", default=os.path.expanduser(
+        "~/.pyenv/versions/3.10.13/bin/python"), help="the image's Python 3.10")
+    parser.add_argument("--memory-mb", type=int, default=768)
+    parser.add_argument("--core", default="0", help="CPU for taskset -c (default: 0)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="cnnkit-gs-bench-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        zip_path = Path(args.zip) if args.zip else base / "autograder.zip"
+        build_seconds = None
+        if not args.zip:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "cnnkit.grader.cli", "gradescope", "--out",
+                            str(zip_path), "--python", args.python]
+                           + (["--data", args.data] if args.data else []), check=True)
+            build_seconds = time.perf_counter() - start
+        root = base / "autograder"
+        (root / "source").mkdir(parents=True)
+        root.chmod(0o755)
+        with zipfile.ZipFile(zip_path) as z:
+            z.extractall(root / "source")
+        env = {**os.environ, "AUTOGRADER_ROOT": str(root), "CNNKIT_PYTHON": args.python}
+        start = time.perf_counter()
+        subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, check=True)
+        setup_seconds = time.perf_counter() - start
+        submission(root / "submission", root / "cnnkit-student" / "bin" / "python")
+
+        cgroup, peak_file = make_cgroup(f"cnnkit-gs-bench-{os.getpid()}", args.memory_mb)
+        runs = []
+        try:
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                subprocess.run(["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec taskset '
+                                f'-c {args.core} bash {root}/source/run_autograder'],
+                               env={"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root)},
+                               check=True)
+                runs.append(time.perf_counter() - start)
+            peak_mb = int(peak_file.read_text()) / (1 << 20)
+        finally:
+            os.rmdir(cgroup)
+        results = json.loads((root / "results" / "results.json").read_text())
+        figures = {
+            "zip_build_seconds": round(build_seconds, 1) if build_seconds else None,
+            "zip_mb": round(zip_path.stat().st_size / 1e6, 1),
+            "setup_seconds": round(setup_seconds, 1),
+            "grading_seconds": [round(s, 1) for s in runs],
+            "grading_seconds_median": round(statistics.median(runs), 1),
+            "peak_memory_mb": round(peak_mb), "memory_limit_mb": args.memory_mb,
+            "cpu": f"taskset -c {args.core}", "score": results["score"],
+            "leaderboard": results.get("leaderboard"),
+            "isolation": results["extra_data"].get("isolation"),
+            "status": results["extra_data"].get("status"),
+            "load_average": os.getloadavg()}
+        print(json.dumps(figures, indent=2))
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
