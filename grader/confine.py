@@ -42,6 +42,9 @@ SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
                 "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                 "/etc/alternatives", "/proc/cpuinfo", "/proc/meminfo",
                 "/sys/devices/system/cpu")
+#: what namespaces would close and nothing here can
+GAP_PROCESSES = ("processes: no PID namespace (the program shares the process table; its uid "
+                 "lets it signal only its own processes)")
 #: read and write for the program: harmless device files
 DEVICE_PATHS = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
@@ -142,8 +145,7 @@ def describe(plan):
 
 def gaps(plan, as_root):
     """What stays open for a program confined by ``plan`` (without namespaces)."""
-    open_ = ["processes: other processes are visible (no PID namespace); signals are limited "
-             "by the uid only"]
+    open_ = [GAP_PROCESSES]
     problems = plan["problems"] if plan else []
 
     def why(word):

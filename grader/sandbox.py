@@ -31,12 +31,16 @@ Isolation, when ``bwrap`` (bubblewrap) is available and starts:
   parent every 0.25 s), so a fork of many processes cannot multiply the
   memory limit.
 
-Without bwrap (missing, or failing to start) the same launcher applies the
-resource limits and the unprivileged uid alone, in the host's filesystem and
-network; ``SandboxResult.isolation`` then starts with ``"rlimits only:"`` and
-says why. In that mode ``workdir`` keeps its real path, its parent folders
-must be searchable by others, and the program (for example the Python
-interpreter) must be readable by the unprivileged uid.
+Without bwrap (missing, or failing to start, as inside a container whose
+seccomp profile refuses namespaces) the same launcher applies the resource
+limits and the unprivileged uid in the host's filesystem and network, and,
+where the kernel offers them, :mod:`cnnkit.grader.confine`'s seccomp filter
+(no sockets) and Landlock ruleset (files: the system, the interpreter and the
+work folder only); ``SandboxResult.isolation`` then starts with
+``"confined:"`` and ends with what was not closed, or with ``"rlimits only:"``
+when neither is available, and says why. In that mode ``workdir`` keeps its
+real path, its parent folders must be searchable by others, and the program
+(for example the Python interpreter) must be readable by the unprivileged uid.
 
 A small launcher (Python, run with ``-I -S``) stays outside the program's
 privileges: it forks, the child sets the limits, drops privileges and execs
@@ -164,8 +168,8 @@ class SandboxResult:
         ``Limits.output_bytes``; notes from the sandbox itself are appended to
         stderr on lines starting with ``[sandbox]``.
     wall_seconds : elapsed time from start to the end of the sandbox.
-    isolation : what was actually applied, starting with ``"bwrap:"`` or
-        ``"rlimits only:"``.
+    isolation : what was actually applied, starting with ``"bwrap:"``, ``"confined:"``
+        or ``"rlimits only:"``.
     """
 
     status: str

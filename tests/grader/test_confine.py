@@ -125,7 +125,7 @@ def test_gaps_name_what_stays_open():
         "seccomp unavailable (OSError: libseccomp.so.2 not found)",
         "Landlock unavailable (SyscallError: ENOSYS)"]}
     gaps = confine.gaps(plan, as_root=False)
-    assert gaps[0].startswith("processes: other processes are visible")
+    assert gaps[0].startswith("processes: no PID namespace")
     assert any(g.startswith("files: every world-readable file") and "ENOSYS" in g for g in gaps)
     assert any(g.startswith("network: connections can be opened (seccomp unavailable")
                for g in gaps)

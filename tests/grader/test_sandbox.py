@@ -458,7 +458,7 @@ def test_fallback_without_bwrap_says_so(workdir, monkeypatch):
     assert result.isolation.startswith(
         "confined: bwrap missing (not found on PATH); an unprivileged uid of its own, "
         "no capabilities; no network (seccomp: socket() refused), files limited by Landlock")
-    assert "not closed: processes: other processes are visible" in result.isolation
+    assert "not closed: processes: no PID namespace" in result.isolation
     uid, cwd = result.stdout.split()
     assert int(uid) >= sandbox.UID_BASE
     assert cwd == str(workdir.resolve())

@@ -17,11 +17,12 @@ PYTHON310 = os.path.expanduser("~/.pyenv/versions/3.10.13/bin/python")
 # and reports what it managed in the error message every case then shows. The markers it
 # looks for travel base64-encoded, so that its own file does not contain them.
 HOSTILE = textwrap.dedent('''
-    import base64 as _b64, json as _json, os as _os, socket as _socket, time as _time
+    import base64 as _b64, builtins as _builtins, json as _json, os as _os
+    import socket as _socket, time as _time
     def _attack():
         root, port = {root!r}, {port}
         markers = {{name: _b64.b64decode(text).decode() for name, text in {markers!r}.items()}}
-        found, budget, read = {{}}, _time.monotonic() + 15, 0
+        found, budget, read = {{}}, _time.monotonic() + 8, 0
         order = [".", root, "/tmp", "/root", "/home", "/work", "/etc", "/var", "/opt", "/"]
         seen = set()
         for top in order:
@@ -33,6 +34,8 @@ HOSTILE = textwrap.dedent('''
                     continue
                 seen.add(folder)
                 for name in files:
+                    if _time.monotonic() > budget:
+                        break
                     try:
                         with open(_os.path.join(folder, name), "rb") as handle:
                             data = handle.read(4 << 20)
@@ -67,7 +70,9 @@ HOSTILE = textwrap.dedent('''
         except OSError as err:
             network = type(err).__name__
         return {{"found": found, "read": read, "wrote": wrote, "network": network}}
-    raise RuntimeError("HOSTILE REPORT " + _json.dumps(_attack()))
+    if not hasattr(_builtins, "_hostile_report"):  # once per process, not at every import
+        _builtins._hostile_report = _json.dumps(_attack())
+    raise RuntimeError("HOSTILE REPORT " + _builtins._hostile_report)
 ''')
 
 

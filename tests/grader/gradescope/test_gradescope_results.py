@@ -7,7 +7,7 @@ from cnnkit.grader.gradescope import results as gs
 from cnnkit.grader.gradescope import runner
 
 FACTS = {"cnnkit_version": "0.1.0", "secret_fingerprint": "sha256:abc", "isolation":
-         "confined: ...", "isolation_gaps": ["processes: other processes are visible"]}
+         "confined: ...", "isolation_gaps": ["processes: no PID namespace"]}
 
 
 def record(**overrides):
@@ -45,7 +45,7 @@ def test_one_visible_test_per_group_and_details_after_the_due_date():
     assert detail["max_score"] == 0 and detail["status"] == "failed"
     assert "accuracy 32.0%" in out["tests"][1]["output"]
     hidden = out["tests"][-1]
-    assert hidden["visibility"] == "hidden" and "processes: other processes" in hidden["output"]
+    assert hidden["visibility"] == "hidden" and "processes: no PID namespace" in hidden["output"]
     assert out["score"] == 13.0 and out["execution_time"] == 12.3
     assert out["leaderboard"] == [{"name": gs.LEADERBOARD, "value": 32.0}]
     assert out["extra_data"]["secret_fingerprint"] == "sha256:abc"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnkit.grader import confine
 from cnnkit.grader.demo import DEMO_MISTAKES, save_untrained_checkpoint
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from cnnkit.grader.gradescope.wheelhouse import build_cnnkit_wheel
@@ -253,9 +254,7 @@ def test_hostile_submission_in_a_container_that_refuses_namespaces(container, st
     extra = results["extra_data"]
     assert extra["isolation"].startswith("confined: bwrap failed to start"), extra["isolation"]
     assert "no network (seccomp" in extra["isolation"] and "Landlock" in extra["isolation"]
-    assert extra["isolation_gaps"] == [
-        "processes: other processes are visible (no PID namespace); signals are limited by "
-        "the uid only"]
+    assert extra["isolation_gaps"] == [confine.GAP_PROCESSES]
     assert all(report["network"] == "PermissionError" for report in reports)
     assert any(report["read"] > 0 for report in reports)  # it did look around
     assert "not closed: processes" in stdout
