@@ -15,14 +15,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import execute, expected, report
-from .collect import collect
+from .report import step as report
+from .run import step as execute
+from .testbank import expected
+from .collect.step import collect
 from .context import GradingContext
 from .errors import GraderUsageError
-from .execute import limits_for
-from .heldout import load_heldout
+from .run.step import limits_for
+from .testbank.heldout import load_heldout
 from .pipeline import grade_one
-from .secret import load_secret
+from .testbank.secret import load_secret
 from .testbank import get_assignment
 
 GRADER_VERSION = "1"
@@ -94,7 +96,7 @@ def previous_record(out, sub, ctx):
 
 def _instructor_notebooks(assignment):
     """The release's protected notebook cells, or None without the assignment source."""
-    from .notebook_check import instructor_cells
+    from .notebook_check.step import instructor_cells
     if assignment.name != "cnn":
         return None
     try:
@@ -150,7 +152,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
     gradebook_writer = None
     if nbgrader is not None:
-        from .gradebook import check_course
+        from .report.gradebook import check_course
         gradebook_writer = check_course(nbgrader)
     secret_obj = load_secret(secret)
     found = collect(sub_root, assign)

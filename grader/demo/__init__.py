@@ -59,7 +59,7 @@ def save_untrained_checkpoint(folder):
 
 def generate_demo(folder):
     """Write the demo students into ``folder``; returns their ids."""
-    from ..assign import build_package
+    from ..release.build import build_package
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         solution = Path(tmp) / "solution"
@@ -93,7 +93,7 @@ def generate_batch(folder, n=50):
     The correct ones carry an untrained checkpoint, so the accuracy test runs too. Returns
     their ids. Used for the submissions-per-minute figure in the grader README.
     """
-    from ..assign import build_package
+    from ..release.build import build_package
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         builds = {"correct": Path(tmp) / "solution", "stub": Path(tmp) / "stub"}

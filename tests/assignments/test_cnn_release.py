@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from cnnkit.grader.assign import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,
+from cnnkit.grader.release.build import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,
                                   LEAK_MARKERS, build_package, load_layout)
 
 from cnn_course import REPO, SOURCE

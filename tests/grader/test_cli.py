@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from cnnkit.grader import atomic
+from cnnkit.grader.report import atomic
 from cnnkit.grader.cli import main
 
 
@@ -105,7 +105,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
 def test_default_secret_is_created_once_and_only_its_fingerprint_recorded(
         tiny, batch, tmp_path, monkeypatch):
     from cnnkit.grader.api import grade_submissions
-    from cnnkit.grader.secret import fingerprint
+    from cnnkit.grader.testbank.secret import fingerprint
     secret = tmp_path / "config" / "course.secret"
     monkeypatch.setenv("CNNKIT_SECRET", str(secret))
     shutil.rmtree(batch / "bob")

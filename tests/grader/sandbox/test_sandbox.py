@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from cnnkit.grader import sandbox
-from cnnkit.grader.sandbox import Limits, SandboxResult, run_sandboxed
+from cnnkit.grader.sandbox import isolation as sandbox
+from cnnkit.grader.sandbox.isolation import Limits, SandboxResult, run_sandboxed
 
 SMALL = Limits(cpu_seconds=2, wall_seconds=5, memory_mb=512, max_processes=32,
                file_size_mb=16, open_files=64, output_bytes=10_000)
-REPO = Path(sandbox.__file__).resolve().parent.parent
+REPO = Path(sandbox.__file__).resolve().parents[2]
 PREFIX = Path(sys.base_prefix)
 SITE_PACKAGES = [p for p in sys.path if p.endswith("site-packages")][0]
 
@@ -577,7 +577,7 @@ def test_an_interpreter_living_under_tmp_stays_visible(tmp_path):
         (work / "probe.py").write_text("import numpy, sys\nprint(sys.executable)\n")
         grader = textwrap.dedent(f"""
             import sys
-            from cnnkit.grader.sandbox import Limits, run_sandboxed
+            from cnnkit.grader.sandbox.isolation import Limits, run_sandboxed
             result = run_sandboxed({str(work)!r}, [sys.executable, "probe.py"],
                                    Limits(cpu_seconds=10, wall_seconds=30))
             print(result.status, result.stdout.strip(), result.stderr[-300:])

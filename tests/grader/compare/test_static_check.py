@@ -1,5 +1,5 @@
 """The static check finds naive functions that lean on the fast layers or the kit."""
-from cnnkit.grader.static_check import violations
+from cnnkit.grader.compare.static_check import violations
 
 SOURCE = '''
 import numpy as np

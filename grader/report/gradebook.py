@@ -12,7 +12,7 @@ Ungradable students get zeros.
 """
 from pathlib import Path
 
-from .errors import GraderUsageError
+from ..errors import GraderUsageError
 
 HIDDEN_NOTEBOOK = "cnnkit_hidden_tests"
 

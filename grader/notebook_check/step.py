@@ -13,7 +13,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from .files import is_regular
+from ..files import is_regular
 
 
 def _protected(nb):
@@ -34,7 +34,7 @@ def instructor_cells(source=None):
 
     Cached per process while the source notebooks are unchanged.
     """
-    from .demo import source_dir
+    from ..demo import source_dir
     try:
         source = Path(source or source_dir())
     except ValueError:
@@ -45,7 +45,7 @@ def instructor_cells(source=None):
 
 @lru_cache(maxsize=4)
 def _release_cells(source, stamp):
-    from .assign import build_package
+    from ..release.build import build_package
     with tempfile.TemporaryDirectory() as tmp:
         report = build_package(source, Path(tmp) / "release", solutions=False)
         return {name: _protected(json.loads((Path(tmp) / "release" / name).read_text()))

@@ -18,9 +18,9 @@ import os
 import re
 from pathlib import Path
 
-from .context import Submission
-from .errors import GraderUsageError
-from .files import SKIP_DIRS, regular_files
+from ..context import Submission
+from ..errors import GraderUsageError
+from ..files import SKIP_DIRS, regular_files
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 

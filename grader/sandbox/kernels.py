@@ -13,7 +13,7 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-from .files import is_regular
+from ..files import is_regular
 
 RELEASE_PYX = "utils/_kernels.pyx"
 
@@ -22,7 +22,7 @@ RELEASE_PYX = "utils/_kernels.pyx"
 def _compiled():
     """``(extension path, expected release pyx text)`` or None when unusable."""
     try:
-        from .assign import derived_text
+        from ..release.build import derived_text
         spec = importlib.util.find_spec("cnnkit.reference._kernels")
     except (ImportError, ValueError):
         return None

@@ -27,11 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import is_regular, regular_files
-from .kernels import kernels_for
-from .sandbox import Limits, run_sandboxed
+from ..files import is_regular, regular_files
+from ..sandbox.kernels import kernels_for
+from ..sandbox import HARNESS, Limits, run_sandboxed
 
-HARNESS = Path(__file__).with_name("harness.py")
 MAX_RESTARTS = 3
 #: largest .py file copied into a sandbox, and largest output file read back
 MAX_SOURCE_BYTES = 2 << 20

@@ -12,10 +12,10 @@ when that forward passes some forward case), so one bug is not paid for twice. M
 """
 import numpy as np
 
-from .cases import H
-from .context import CaseResult, GroupResult
-from .expected import expected_for
-from .files import is_regular
+from ..testbank.cases import H
+from ..context import CaseResult, GroupResult
+from ..testbank.expected import expected_for
+from ..files import is_regular
 from .static_check import violations
 
 #: largest error allowed, relative to the largest expected magnitude
@@ -226,7 +226,7 @@ def rule_breaks(ctx, work, group, run):
 
 def run(ctx, work):
     """Step: one :class:`GroupResult` per group, with a verdict per case."""
-    from .execute import cases_for
+    from ..run.step import cases_for
     work.groups = []
     passing = set()
     for g in ctx.assignment.groups:  # forward groups come before their backward groups

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from cnnkit.grader.kernels import _compiled, kernels_for
+from cnnkit.grader.sandbox.kernels import _compiled, kernels_for
 
 
 def test_kernels_lent_only_for_the_release_copy(builds, tmp_path):

@@ -9,7 +9,8 @@ isolation used). Every file is written atomically.
 import csv
 import io
 
-from . import feedback, notebook_check
+from . import feedback
+from ..notebook_check import step as notebook_check
 from .atomic import write_json, write_text
 
 RECORD = "grade.json"

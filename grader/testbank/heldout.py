@@ -13,7 +13,7 @@ import numpy as np
 
 from cnnkit.reference import data as cifar
 
-from .context import HeldOut
+from ..context import HeldOut
 
 NUM_TRAINING = 49000
 

@@ -1,9 +1,9 @@
 """Comparison messages name the array, the index, expected and got; scores follow the rules."""
 import numpy as np
 
-from cnnkit.grader.compare import mismatch
+from cnnkit.grader.compare.step import mismatch
 from cnnkit.grader.context import CaseResult, GroupResult
-from cnnkit.grader.score import accuracy_credit, group_score
+from cnnkit.grader.score.step import accuracy_credit, group_score
 
 
 def test_mismatch_reports_shape():
@@ -41,7 +41,7 @@ def test_accuracy_credit_is_full_from_65_percent_and_linear_from_chance():
 
 
 def test_init_check_accepts_small_correct_weights_and_rejects_wrong_scales():
-    from cnnkit.grader.compare import init_std_bounds
+    from cnnkit.grader.compare.step import init_std_bounds
     rng = np.random.default_rng(0)
     for n in (6, 18, 60, 5000):
         low, high = init_std_bounds(1e-3, n)

@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from cnnkit.grader.api import grade_submissions
-from cnnkit.grader.gradebook import HIDDEN_NOTEBOOK
+from cnnkit.grader.report.gradebook import HIDDEN_NOTEBOOK
 
 nbapi = pytest.importorskip("nbgrader.api")
 

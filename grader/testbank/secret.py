@@ -12,8 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
-from .context import Secret
-from .errors import GraderUsageError
+from ..context import Secret
+from ..errors import GraderUsageError
 
 MIN_BYTES = 16
 

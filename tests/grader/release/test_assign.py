@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from cnnkit.grader.assign import (AssignError, build_package, npz_bytes, rewrite_imports,
+from cnnkit.grader.release.build import (AssignError, build_package, npz_bytes, rewrite_imports,
                                   strip_regions, sync_derived)
 from cnnkit.grader.cli import main
 
@@ -261,9 +261,9 @@ def test_course_nbgrader_config_matches_the_generator():
 
     from traitlets.config import Config
 
-    from cnnkit.grader.assign import NOTEBOOK_STUB
+    from cnnkit.grader.release.build import NOTEBOOK_STUB
     config = Config()
-    path = Path(__file__).resolve().parents[2] / "assignments" / "nbgrader_config.py"
+    path = Path(__file__).resolve().parents[3] / "assignments" / "nbgrader_config.py"
     exec(compile(path.read_text(), str(path), "exec"), {"get_config": lambda: config})
     assert config.ClearSolutions.code_stub == {"python": NOTEBOOK_STUB}
     for package in ("nndl", "utils", "assignment.json", "visible_cases.py"):

@@ -1,7 +1,7 @@
 """collect: plain and nbgrader layouts, nested copies, ungradable folders, fingerprints."""
 import pytest
 
-from cnnkit.grader.collect import collect
+from cnnkit.grader.collect.step import collect
 from cnnkit.grader.errors import GraderUsageError
 from cnnkit.grader.testbank import CNN
 
@@ -63,7 +63,7 @@ def test_missing_root_is_a_usage_error(tmp_path):
 def test_fifos_devices_links_and_deep_folders_are_skipped_not_opened(tmp_path):
     import os
     import signal
-    from cnnkit.grader.execute import copy_sources
+    from cnnkit.grader.run.step import copy_sources
     from cnnkit.grader.files import regular_files
     make(tmp_path / "alice")
     nndl = tmp_path / "alice" / "nndl"
