@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .report import step as report
-from .run import step as execute
-from .testbank import expected
 from .collect.step import collect
 from .context import GradingContext
 from .errors import GraderUsageError
 from .run.step import limits_for
+from .testbank import cache
 from .testbank.heldout import load_heldout
 from .pipeline import grade_one
 from .testbank.secret import load_secret
@@ -196,20 +195,6 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     return result
 
 
-def _warm_caches(ctx):
-    """Hidden cases and expected values of every group, computed once in this process."""
-    for g in ctx.assignment.groups:
-        for case in execute.cases_for(ctx, g.name):
-            expected.expected_for(ctx.assignment, ctx.secret.key, g.name, case.index)
-    return dict(execute._CASES), dict(expected._CACHE)
-
-
-def _install_caches(cases, values):
-    """Pool initializer: a worker starts with the parent's cases and expected values."""
-    execute._CASES.update(cases)
-    expected._CACHE.update(values)
-
-
 def _grade_all(ctx, todo, workers):
     """Yield each submission's record as it finishes (in a pool when ``workers > 1``)."""
     if workers == 1 or len(todo) <= 1:
@@ -218,7 +203,7 @@ def _grade_all(ctx, todo, workers):
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_install_caches, initargs=_warm_caches(ctx))
+                               initializer=cache.install, initargs=cache.snapshot(ctx))
     with pool:
         futures = {pool.submit(grade_one, ctx, sub): sub for sub in todo}
         for future in as_completed(futures):

@@ -1,7 +1,7 @@
 """Pipeline step "compare": turn what the sandbox returned into verdicts.
 
 Everything here runs in the parent, in float64, against the reference
-(:mod:`cnnkit.grader.expected`). Outputs are checked for shape and finiteness
+(:mod:`cnnkit.grader.testbank.expected`). Outputs are checked for shape and finiteness
 first; then values, with a tolerance relative to the largest expected value.
 A backward pass must match the reference gradients and the grader's own
 numerical gradients. When the student's forward is itself wrong for a case,
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..testbank.cases import H
 from ..context import CaseResult, GroupResult
-from ..testbank.expected import expected_for
+from ..testbank.cache import cases_for, expected_for
 from ..files import is_regular
 from .static_check import violations
 
@@ -226,7 +226,6 @@ def rule_breaks(ctx, work, group, run):
 
 def run(ctx, work):
     """Step: one :class:`GroupResult` per group, with a verdict per case."""
-    from ..run.step import cases_for
     work.groups = []
     passing = set()
     for g in ctx.assignment.groups:  # forward groups come before their backward groups

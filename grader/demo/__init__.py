@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import GraderUsageError
+from ..release.layout import source_dir
 from . import mistakes
 
 #: (path, old, new) edits that make the hostile demo student
@@ -29,15 +29,6 @@ HOSTILE = (
 )
 DEMO_MISTAKES = ("wrong_padding", "missing_bias_gradient", "pool_gradient_everywhere",
                  "reg_missing_W2")
-
-
-def source_dir():
-    """The ``cnn`` assignment source of this checkout."""
-    path = Path(__file__).resolve().parents[2] / "assignments" / "source" / "cnn"
-    if not (path / "assignment.json").is_file():
-        raise GraderUsageError(f"the demo needs the assignment source, not found at {path}; "
-                               "run it from a checkout of cnnkit (pip install -e .)")
-    return path
 
 
 def _patch(folder, path, old, new):

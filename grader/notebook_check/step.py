@@ -34,7 +34,7 @@ def instructor_cells(source=None):
 
     Cached per process while the source notebooks are unchanged.
     """
-    from ..demo import source_dir
+    from ..release.layout import source_dir
     try:
         source = Path(source or source_dir())
     except ValueError:

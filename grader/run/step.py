@@ -20,7 +20,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 from ..files import is_regular, regular_files
 from ..sandbox.kernels import kernels_for
+from ..testbank.cache import cases_for
 from ..sandbox import HARNESS, Limits, run_sandboxed
 
 MAX_RESTARTS = 3
@@ -246,19 +246,6 @@ def missing_inputs(ctx, submission, group, case):
     if not is_regular(path):
         return f"{g.module_file} is missing from your submission (or is not a regular file)"
     return ""
-
-
-_CASES = {}
-
-
-def cases_for(ctx, group):
-    """The hidden cases of ``group`` for this course's secret (cached per process)."""
-    key = (ctx.assignment.name, ctx.secret.key, group)
-    if key not in _CASES:
-        g = ctx.assignment.group(group)
-        _CASES[key] = [ctx.assignment.make_case(ctx.secret.key, group, i)
-                       for i in range(g.n_cases)]
-    return _CASES[key]
 
 
 def run(ctx, work):

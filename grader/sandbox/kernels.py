@@ -22,7 +22,7 @@ RELEASE_PYX = "utils/_kernels.pyx"
 def _compiled():
     """``(extension path, expected release pyx text)`` or None when unusable."""
     try:
-        from ..release.build import derived_text
+        from ..release.derive import derived_text
         spec = importlib.util.find_spec("cnnkit.reference._kernels")
     except (ImportError, ValueError):
         return None

@@ -10,12 +10,15 @@ norm in train and test mode) and randomises the sizes and values within it.
 A :class:`Case` holds the float64 input arrays, the JSON call description the
 sandbox harness needs, and a human description (shapes and parameters) for
 messages. Expected values are computed separately, in the parent, by
-:mod:`cnnkit.grader.expected`.
+:mod:`cnnkit.grader.testbank.expected`.
 """
 import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..sandbox.harness import resolve
+from .reference_functions import REFERENCE
 
 #: step for the directional derivative checks of backward passes
 H = 1e-5
@@ -185,8 +188,7 @@ def layer_case(group, index, rng, *, module, forward, backward, build, wrt, grad
                               if backward == "spatial_batchnorm_backward" else None)}
     case = Case(group, index, call, arrays, describe)
     if backward is not None:
-        from .expected import REFERENCE, resolve  # the reference fixes dout's shape
-        out = REFERENCE[forward](*resolve(call["args"], arrays))[0]
+        out = REFERENCE[forward](*resolve(call["args"], arrays))[0]  # it fixes dout's shape
         arrays["dout"] = rng.standard_normal(out.shape)
         call["wrt"], call["grads"] = list(wrt), list(grads)
         if call["forward_group"]:  # for the derivative-of-your-own-forward check

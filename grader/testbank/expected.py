@@ -3,38 +3,15 @@
 For every case: the reference output in float64 and, for backward cases, the
 reference gradients together with the grader's own centred-difference
 gradients of the reference forward (:func:`numerical_gradients`). Hidden cases
-are the same for every student, so :func:`expected_for` caches them per process.
+are the same for every student, so :mod:`.cache` keeps them per process.
 """
-import copy
 import numpy as np
 
-from cnnkit.reference import cnn, conv_layer_utils, conv_layers
+from cnnkit.reference import cnn
 
+from ..sandbox.harness import resolve
 from .cases import H
-
-#: the reference function with the same name as each student function
-REFERENCE = {
-    "conv_forward_naive": conv_layers.conv_forward_naive,
-    "conv_backward_naive": conv_layers.conv_backward_naive,
-    "max_pool_forward_naive": conv_layers.max_pool_forward_naive,
-    "max_pool_backward_naive": conv_layers.max_pool_backward_naive,
-    "spatial_batchnorm_forward": conv_layers.spatial_batchnorm_forward,
-    "spatial_batchnorm_backward": conv_layers.spatial_batchnorm_backward,
-    "conv_relu_pool_forward": conv_layer_utils.conv_relu_pool_forward,
-    "conv_relu_pool_backward": conv_layer_utils.conv_relu_pool_backward,
-}
-
-
-def resolve(spec, arrays):
-    """Copy of ``spec`` with every ``"@name"`` replaced by a copy of ``arrays[name]``."""
-    if isinstance(spec, str) and spec.startswith("@"):
-        return arrays[spec[1:]].copy()
-    if isinstance(spec, dict):
-        return {k: resolve(v, arrays) for k, v in spec.items()}
-    if isinstance(spec, list):
-        return [resolve(v, arrays) for v in spec]
-    return copy.deepcopy(spec)
-
+from .reference_functions import REFERENCE
 
 def numerical_gradients(forward, call, arrays, h=H):
     """Centred differences of ``sum(forward(...) * dout)`` for each input in ``call['wrt']``."""
@@ -119,18 +96,3 @@ def compute_expected(case):
     if case.call["kind"].startswith("model_"):
         return model_expected(case)
     return {}
-
-
-_CACHE = {}
-
-
-def expected_for(assignment, secret_key, group, index):
-    """:func:`compute_expected` of case ``index`` of ``group``, cached per process.
-
-    Keyed by the assignment's name (not the object: each student's context
-    reaches a worker process as a new copy).
-    """
-    key = (assignment.name, secret_key, group, index)
-    if key not in _CACHE:
-        _CACHE[key] = compute_expected(assignment.make_case(secret_key, group, index))
-    return _CACHE[key]

@@ -50,7 +50,7 @@ def test_grade_writes_the_contract_files(tiny, batch, tmp_path, secret_file, cap
     (["grade", "{subs}", "--out", "{out}", "--memory", "10"], "memory_mb must be from 256"),
     (["grade", "{subs}", "--out", "{out}", "--nbgrader", "{subs}"],
      "not an nbgrader course folder"),
-    (["grade", "--out", "{out}"], "SUBMISSIONS is required (or pass --demo)"),
+    (["grade", "--out", "{out}"], "SUBMISSIONS is required"),
 ])
 def test_misuse_exits_2_with_a_clear_message(tmp_path, batch, args, message, capsys):
     fill = {"missing": tmp_path / "missing", "out": tmp_path / "out", "subs": batch}

@@ -10,10 +10,10 @@ def test_generate_demo_students(tmp_path):
     assert "mode='edge'" in (tmp_path / "demo_mistakes" / "nndl" / "conv_layers.py").read_text()
 
 
-def test_cnnkit_grade_demo_end_to_end(tmp_path, capsys, monkeypatch):
+def test_cnnkit_demo_end_to_end(tmp_path, capsys, monkeypatch):
     from cnnkit.grader import demo
     monkeypatch.setattr(demo, "run_demo", _quick(demo.run_demo))
-    assert main(["grade", "--demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+    assert main(["demo", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert f"grades:   {tmp_path / 'demo' / 'reports' / 'grades.csv'}" in out
     rows = (tmp_path / "demo" / "reports" / "grades.csv").read_text().splitlines()

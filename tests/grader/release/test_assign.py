@@ -7,8 +7,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from cnnkit.grader.release.build import (AssignError, build_package, npz_bytes, rewrite_imports,
-                                  strip_regions, sync_derived)
+from cnnkit.grader.release.build import AssignError, build_package, sync_derived
+from cnnkit.grader.release.derive import rewrite_imports
+from cnnkit.grader.release.regions import strip_regions
+from cnnkit.grader.release.visible_cases import npz_bytes
 from cnnkit.grader.cli import main
 
 MODULE = textwrap.dedent('''\
@@ -261,7 +263,7 @@ def test_course_nbgrader_config_matches_the_generator():
 
     from traitlets.config import Config
 
-    from cnnkit.grader.release.build import NOTEBOOK_STUB
+    from cnnkit.grader.release.notebooks import NOTEBOOK_STUB
     config = Config()
     path = Path(__file__).resolve().parents[3] / "assignments" / "nbgrader_config.py"
     exec(compile(path.read_text(), str(path), "exec"), {"get_config": lambda: config})
