@@ -57,7 +57,7 @@ def course_source(course, assignment):
 
 def notebook_cells(course, assignment):
     """``(cells, note)``: the release's protected notebook cells, or None and why not."""
-    from ..notebook_check import instructor_cells
+    from ..notebook_check.step import instructor_cells
     try:
         source = course_source(course, assignment)
         cells = instructor_cells(source)
@@ -110,8 +110,8 @@ def build_autograder(out, assignment="cnn", course=None, secret=None, heldout=10
     say : progress messages go here.
     """
     from ..api import check_setting
-    from ..heldout import load_heldout
-    from ..secret import load_secret
+    from ..testbank.heldout import load_heldout
+    from ..testbank.secret import load_secret
     from ..testbank import get_assignment
     start = time.perf_counter()
     try:

@@ -18,7 +18,7 @@ Instructors also see a hidden test ``grader`` with the isolation that held and
 what it could not close, and ``extra_data`` with cnnkit's version and the
 secret's fingerprint.
 """
-from ..report import student_output
+from ..report.step import student_output
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 #: statuses whose message is about the student's code running, not about hidden values

@@ -24,7 +24,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import write_json
+from ..report.atomic import write_json
 
 CONFIG = "cnnkit-autograder.json"
 SANDBOX_USER = "cnnkit-sandbox"
@@ -99,8 +99,7 @@ def sandbox_uid():
 
 def self_test(layout):
     """Run the probe in the sandbox as student code will run; what held, what did not."""
-    from .. import confine
-    from ..sandbox import Limits, run_sandboxed
+    from ..sandbox import Limits, confine, run_sandboxed
     private = [str(layout.private / name) for name in ("course.secret", "heldout-labels.json")]
     work = Path(tempfile.mkdtemp(prefix="cnnkit-selftest-"))
     try:
@@ -151,8 +150,8 @@ def facts_of(config, check=None):
 
 def build_context(layout, config, work):
     from ..context import GradingContext, HeldOut
-    from ..execute import limits_for
-    from ..secret import load_secret
+    from ..run.step import limits_for
+    from ..testbank.secret import load_secret
     from ..testbank import get_assignment
     private = layout.private
     secret = load_secret(private / "course.secret", create=False)
@@ -172,7 +171,7 @@ def build_context(layout, config, work):
 
 def grade_upload(layout, config, check):
     """Grade ``layout.submission``; the results dict (never None)."""
-    from ..collect import fingerprint_folder
+    from ..collect.step import fingerprint_folder
     from ..context import Submission
     from ..pipeline import grade_one
     from . import upload

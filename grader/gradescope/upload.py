@@ -13,7 +13,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from ..collect import package_root
+from ..collect.step import package_root
 from ..files import regular_files
 
 MAX_UNPACKED_BYTES = 1 << 30

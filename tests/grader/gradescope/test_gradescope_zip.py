@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnkit.grader import confine
+from cnnkit.grader.sandbox import confine
 from cnnkit.grader.demo import DEMO_MISTAKES, save_untrained_checkpoint
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from cnnkit.grader.gradescope.wheelhouse import build_cnnkit_wheel

@@ -1,0 +1,10 @@
+"""The grader's subcommands (``assign``, ``grade``, ``demo``, ``gradescope``), registered with
+the dispatcher."""
+
+
+def register(subparsers):
+    from . import assign_command, grade_command
+    from .gradescope import command as gradescope_command
+    assign_command.register(subparsers)
+    grade_command.register(subparsers)
+    gradescope_command.register(subparsers)
