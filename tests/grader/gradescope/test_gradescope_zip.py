@@ -215,9 +215,9 @@ def _listener():
 
 
 def _attack(container, students, place, contained):
-    repo = Path(__file__).resolve().parents[3]
+    from cnnkit.grader.testbank import cases
     markers = {"secret": SECRET.strip(),
-               "hidden tests": (repo / "grader" / "cases.py").read_text().splitlines()[0]}
+               "hidden tests": Path(cases.__file__).read_text().splitlines()[0]}
     listener = _listener()
     target = place / ("hostile_contained" if contained else "hostile")
     shutil.rmtree(target, ignore_errors=True)
