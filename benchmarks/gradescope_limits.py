@@ -4,8 +4,10 @@ Builds the autograder zip (or takes ``--zip``), extracts it to a fresh
 ``$AUTOGRADER_ROOT/source``, runs ``setup.sh`` (timed) with Python 3.10, then
 grades one submission with ``run_autograder`` ``--runs`` times under one CPU
 core (``taskset -c 0``) and a memory cgroup of ``--memory-mb`` (768 MB:
-Gradescope's default container), and prints the wall time of each run, the
-score, the held-out accuracy and the peak memory of the whole container.
+Gradescope's default container), then ``--runs`` times more with a CPU quota of
+half that core (``--cpu-share``, Gradescope's default half vCPU, cgroup v1
+``cpu.cfs_quota_us``), and prints the wall time of each run, the score, the
+held-out accuracy and the peak memory of the whole container.
 
 The submission is the solution build with an untrained checkpoint of the
 homework's default ThreeLayerConvNet (32 7x7 filters, 100 hidden units), so the
@@ -50,10 +52,36 @@ def make_cgroup(name, limit_mb):
     return folder, folder / "memory.peak"
 
 
-def submission(folder, student_python):
+def make_cpu_cgroup(name, share):
+    """A cgroup v1 CPU controller allowing ``share`` of one CPU, or None without one."""
+    base = Path("/sys/fs/cgroup/cpu")
+    if not (base / "cpu.cfs_quota_us").exists():
+        return None
+    folder = base / name
+    folder.mkdir(exist_ok=True)
+    period = int((folder / "cpu.cfs_period_us").read_text())
+    (folder / "cpu.cfs_quota_us").write_text(str(int(period * share)))
+    return folder
+
+
+def grade_runs(root, core, runs, cgroups):
+    """Wall seconds of ``runs`` gradings, each process placed in ``cgroups`` first."""
+    enter = " && ".join(f"echo $$ > {c}/cgroup.procs" for c in cgroups)
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(["sh", "-c", f"{enter} && exec taskset -c {core} bash "
+                        f"{root}/source/run_autograder"],
+                       env={"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root)},
+                       check=True)
+        seconds.append(round(time.perf_counter() - start, 1))
+    return seconds
+
+
+def submission(folder):
     """The solution build with an untrained default-size ThreeLayerConvNet checkpoint."""
-    from cnnkit.grader.assign import build_package
-    from cnnkit.grader.demo import source_dir
+    from cnnkit.grader.release.build import build_package
+    from cnnkit.grader.release.layout import source_dir
     from cnnkit.reference.checkpoint import save_checkpoint
     from cnnkit.reference.cnn import ThreeLayerConvNet
     build_package(source_dir(), folder, solutions=True)
@@ -72,6 +100,8 @@ def main():
     parser.add_argument("--memory-mb", type=int, default=768)
     parser.add_argument("--core", default="0", help="CPU for taskset -c (default: 0)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cpu-share", type=float, default=0.5,
+                        help="CPU quota of the second series, in cores (default: 0.5)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
@@ -95,28 +125,29 @@ def main():
         start = time.perf_counter()
         subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, check=True)
         setup_seconds = time.perf_counter() - start
-        submission(root / "submission", root / "cnnkit-student" / "bin" / "python")
+        submission(root / "submission")
 
-        cgroup, peak_file = make_cgroup(f"cnnkit-gs-bench-{os.getpid()}", args.memory_mb)
-        runs = []
+        name = f"cnnkit-gs-bench-{os.getpid()}"
+        cgroup, peak_file = make_cgroup(name, args.memory_mb)
+        cpu = make_cpu_cgroup(name, args.cpu_share)
         try:
-            for _ in range(args.runs):
-                start = time.perf_counter()
-                subprocess.run(["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec taskset '
-                                f'-c {args.core} bash {root}/source/run_autograder'],
-                               env={"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root)},
-                               check=True)
-                runs.append(time.perf_counter() - start)
+            runs = grade_runs(root, args.core, args.runs, [cgroup])
+            half = grade_runs(root, args.core, args.runs, [cgroup, cpu]) if cpu else []
             peak_mb = int(peak_file.read_text()) / (1 << 20)
         finally:
             os.rmdir(cgroup)
+            if cpu:
+                os.rmdir(cpu)
         results = json.loads((root / "results" / "results.json").read_text())
         figures = {
             "zip_build_seconds": round(build_seconds, 1) if build_seconds else None,
             "zip_mb": round(zip_path.stat().st_size / 1e6, 1),
             "setup_seconds": round(setup_seconds, 1),
-            "grading_seconds": [round(s, 1) for s in runs],
-            "grading_seconds_median": round(statistics.median(runs), 1),
+            "grading_seconds_one_core": runs,
+            "grading_seconds_one_core_median": statistics.median(runs),
+            f"grading_seconds_{args.cpu_share:g}_core": half,
+            f"grading_seconds_{args.cpu_share:g}_core_median":
+                statistics.median(half) if half else None,
             "peak_memory_mb": round(peak_mb), "memory_limit_mb": args.memory_mb,
             "cpu": f"taskset -c {args.core}", "score": results["score"],
             "leaderboard": results.get("leaderboard"),

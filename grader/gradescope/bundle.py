@@ -45,7 +45,7 @@ class Bundle:
 def course_source(course, assignment):
     """The assignment's source folder in ``course`` (an nbgrader course, or the folder itself)."""
     if course is None:
-        from ..demo import source_dir
+        from ..release.layout import source_dir
         return source_dir()
     course = Path(course)
     for candidate in (course / "source" / assignment, course / assignment, course):
