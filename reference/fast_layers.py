@@ -52,7 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import _numpy_kernels
-from .checks import check_array, check_keys, conv_geometry, pool_geometry
+from .checks import bn_settings, check_array, check_upstream, conv_geometry, pool_geometry
 
 #: bytes of im2col columns handled at once (about an L2 cache's worth)
 CHUNK_BYTES = 1 << 20
@@ -306,12 +306,9 @@ def conv_backward_fast(dout, cache, need_dx=True):
     """
     x, w, b, conv_param = cache[:4]
     stride, pad, H_out, W_out = conv_geometry(x, w, b, conv_param)
-    check_array(dout, "dout", ndim=4)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    if dout.shape != (N, F, H_out, W_out):
-        raise ValueError(f"dout has shape {dout.shape}, expected {(N, F, H_out, W_out)} "
-                         "(the shape of the forward output)")
+    check_upstream(dout, (N, F, H_out, W_out))
     dtype = np.result_type(x, w)
     d3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
     algorithm = _algorithm(C, F, HH, WW, stride, pad, H_out, W_out)
@@ -588,10 +585,7 @@ def max_pool_backward_fast(dout, cache):
     """
     x, pool_param = cache[:2]
     HP, WP, stride, H_out, W_out = pool_geometry(x, pool_param)
-    check_array(dout, "dout", ndim=4)
-    if dout.shape != x.shape[:2] + (H_out, W_out):
-        raise ValueError(f"dout has shape {dout.shape}, expected "
-                         f"{x.shape[:2] + (H_out, W_out)} (the shape of the forward output)")
+    check_upstream(dout, x.shape[:2] + (H_out, W_out))
     if len(cache) > 2:
         argmax = cache[2]
     else:
@@ -641,19 +635,8 @@ def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param):
 def _batchnorm_forward(x, gamma, beta, bn_param, relu):
     """The two forward passes above; returns out as (N, C, H*W) and the 5-item cache."""
     check_array(x, "x", ndim=4)
-    check_keys(bn_param, "bn_param", ("mode",))
-    mode = bn_param["mode"]
-    if mode not in ("train", "test"):
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
+    mode, eps, momentum, running_mean, running_var = bn_settings(bn_param, x, gamma, beta, 1)
     N, C, H, W = x.shape
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if np.shape(value) != (C,):
-            raise ValueError(f"{name} must have shape ({C},) for x with {C} channels, "
-                             f"got {np.shape(value)}")
-    running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
-    running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
     x3 = np.ascontiguousarray(x).reshape(N, C, H * W)
     out = np.empty(x3.shape, dtype=x.dtype)
     train = mode == "train"

@@ -91,8 +91,6 @@ MAX_LIMITS = {
     "output_bytes": 10_000_000,
 }
 
-STATUSES = ("ok", "error", "timeout", "oom", "crashed")
-
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
