@@ -22,6 +22,7 @@ Needs root (the cgroup, the sandbox user), Linux with cgroup v1 or v2, and
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -65,17 +66,26 @@ def make_cpu_cgroup(name, share):
 
 
 def grade_runs(root, core, runs, cgroups):
-    """Wall seconds of ``runs`` gradings, each process placed in ``cgroups`` first."""
+    """``(wall seconds, CPU seconds)`` of ``runs`` gradings, each placed in ``cgroups`` first.
+
+    CPU seconds are those of every process of the grading (user + system), which does not
+    depend on how busy the machine is: at a quota of q cores the wall time is at least
+    CPU / q.
+    """
     enter = " && ".join(f"echo $$ > {c}/cgroup.procs" for c in cgroups)
-    seconds = []
+    wall, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(["sh", "-c", f"{enter} && exec taskset -c {core} bash "
                         f"{root}/source/run_autograder"],
                        env={"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root)},
                        check=True)
-        seconds.append(round(time.perf_counter() - start, 1))
-    return seconds
+        wall.append(round(time.perf_counter() - start, 1))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(round(after.ru_utime + after.ru_stime - before.ru_utime
+                         - before.ru_stime, 1))
+    return wall, cpu
 
 
 def submission(folder):
@@ -105,6 +115,7 @@ def main():
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     base = Path(tempfile.mkdtemp(prefix="cnnkit-gs-bench-", dir="/tmp"))
     base.chmod(0o755)
     try:
@@ -131,8 +142,8 @@ def main():
         cgroup, peak_file = make_cgroup(name, args.memory_mb)
         cpu = make_cpu_cgroup(name, args.cpu_share)
         try:
-            runs = grade_runs(root, args.core, args.runs, [cgroup])
-            half = grade_runs(root, args.core, args.runs, [cgroup, cpu]) if cpu else []
+            runs, cpu_seconds = grade_runs(root, args.core, args.runs, [cgroup])
+            half = grade_runs(root, args.core, args.runs, [cgroup, cpu])[0] if cpu else []
             peak_mb = int(peak_file.read_text()) / (1 << 20)
         finally:
             os.rmdir(cgroup)
@@ -145,6 +156,7 @@ def main():
             "setup_seconds": round(setup_seconds, 1),
             "grading_seconds_one_core": runs,
             "grading_seconds_one_core_median": statistics.median(runs),
+            "grading_cpu_seconds": cpu_seconds,
             f"grading_seconds_{args.cpu_share:g}_core": half,
             f"grading_seconds_{args.cpu_share:g}_core_median":
                 statistics.median(half) if half else None,
@@ -153,7 +165,7 @@ def main():
             "leaderboard": results.get("leaderboard"),
             "isolation": results["extra_data"].get("isolation"),
             "status": results["extra_data"].get("status"),
-            "load_average": os.getloadavg()}
+            "load_average_before": load_before, "load_average_after": os.getloadavg()}
         print(json.dumps(figures, indent=2))
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GraderUsageError
+from ..settings import SETTINGS, check_setting
 from . import scripts
 from .results import check_visibility
 from .runner import CONFIG, SANDBOX_USER
@@ -24,7 +25,6 @@ from .wheelhouse import TARGET_PYTHON, WheelhouseError, build_wheelhouse
 
 #: Gradescope's default container: 768 MB for the grader, the student's process and numpy
 DEFAULT_MEMORY_MB = 640
-DEFAULT_TIMEOUT = 60
 
 
 @dataclass
@@ -89,8 +89,10 @@ def check_out(out):
     return out
 
 
-def build_autograder(out, assignment="cnn", course=None, secret=None, heldout=1000, data=None,
-                     python=None, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB,
+def build_autograder(out, assignment="cnn", course=None, secret=None,
+                     heldout=SETTINGS["heldout"].default, data=None,
+                     python=None, timeout=SETTINGS["timeout"].default,
+                     memory_mb=DEFAULT_MEMORY_MB,
                      details="after_due_date", say=print):
     """Write the Gradescope autograder zip to ``out``; returns a :class:`Bundle`.
 
@@ -109,7 +111,6 @@ def build_autograder(out, assignment="cnn", course=None, secret=None, heldout=10
     details : Gradescope visibility of the hidden cases' details.
     say : progress messages go here.
     """
-    from ..api import check_setting
     from ..testbank.heldout import load_heldout
     from ..testbank.secret import load_secret
     from ..testbank import get_assignment

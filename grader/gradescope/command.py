@@ -5,7 +5,8 @@ from ..errors import GraderUsageError
 
 
 def register(subparsers):
-    from .bundle import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+    from ..settings import SETTINGS
+    from .bundle import DEFAULT_MEMORY_MB
     from .results import VISIBILITIES
     parser = subparsers.add_parser(
         "gradescope", help="build the autograder zip to upload to Gradescope",
@@ -21,20 +22,20 @@ def register(subparsers):
     parser.add_argument("--secret", default=None, metavar="PATH",
                         help="course secret seeding the hidden cases, packed into the zip "
                              "(default: as cnnkit grade)")
-    parser.add_argument("--heldout", type=int, default=1000,
-                        help="held-out test images for the accuracy test, 10-10000 "
-                             "(default: 1000)")
+    parser.add_argument("--heldout", type=int, default=SETTINGS["heldout"].default,
+                        help=SETTINGS["heldout"].describe())
     parser.add_argument("--data", default=None, metavar="PATH",
                         help="CIFAR-10 archive or folder for the held-out images "
                              "(default: $CNNKIT_DATA, then the cnnkit cache)")
     parser.add_argument("--python", default=None, metavar="PATH",
                         help="a CPython 3.10 interpreter to build cnnkit's wheel with "
                              "(default: python3.10 on PATH, then pyenv's 3.10)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds for each test group, 1-3600 (default: {DEFAULT_TIMEOUT})")
+    parser.add_argument("--timeout", type=float, default=SETTINGS["timeout"].default,
+                        help=SETTINGS["timeout"].describe())
+    memory = SETTINGS["memory_mb"]
     parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
-                        help="memory limit of the student's process in MB, 256-65536 "
-                             f"(default: {DEFAULT_MEMORY_MB}, for Gradescope's 768 MB)")
+                        help=f"{memory.help}, {memory.low:g}-{memory.high:g} (default: "
+                             f"{DEFAULT_MEMORY_MB}, within Gradescope's 768 MB container)")
     parser.add_argument("--details", default="after_due_date", choices=VISIBILITIES,
                         help="when students see the hidden cases' details "
                              "(default: after_due_date)")
