@@ -8,6 +8,7 @@ and their labels, and the release's protected notebook cells. ``setup.sh``
 makes all of it readable by root alone; the labels never enter a sandbox.
 """
 import json
+import os
 import shutil
 import stat
 import tempfile
@@ -145,7 +146,9 @@ def build_autograder(out, assignment="cnn", course=None, secret=None,
                   "heldout": {"count": len(held.labels), "source": held.source},
                   "notes": notes}
         partial = out.with_name(f".{out.name}.partial")
-        with zipfile.ZipFile(partial, "w") as z:
+        # the zip holds the course secret: readable by its owner only, like the secret
+        handle = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+        with handle, zipfile.ZipFile(handle, "w") as z:
             _add(z, "setup.sh", scripts.render(scripts.SETUP_SH, target_python=TARGET_PYTHON,
                                                sandbox_user=SANDBOX_USER), 0o755)
             _add(z, "run_autograder", scripts.RUN_AUTOGRADER, 0o755)

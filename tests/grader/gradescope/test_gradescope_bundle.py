@@ -44,6 +44,7 @@ def test_zip_layout_modes_and_private_files(tmp_path, stub_wheelhouse):
     assert config["hidden_details"] == "after_due_date" and config["python"] == "3.10"
     assert "stub wheelhouse" in config["notes"]
     assert not (tmp_path / "out" / ".autograder.zip.partial").exists()
+    assert made.path.stat().st_mode & 0o077 == 0  # it holds the secret
 
 
 def test_bad_settings_are_refused_before_any_work(tmp_path, stub_wheelhouse):
