@@ -17,9 +17,10 @@ import numpy as np
 
 from cnnkit.reference.checks import check_int
 
-from . import render
+from . import imagescale, render
 
 MODES = ("forward", "backward")
+IMAGE_MAX_STEPS = 65536
 JUMP_EVENTS = {"click": "onclick", "hover": "onmouseover"}
 
 
@@ -58,6 +59,15 @@ def one_image(a, name, what):
     return a
 
 
+def check_scale(scale, mode, student):
+    """The scale asked for; image scale steps forward passes only, without a student check."""
+    check_choice(scale, "scale", imagescale.SCALES)
+    if scale == "image" and (mode != "forward" or student is not None):
+        raise ValueError("scale='image' shows forward passes only (no backward mode, no "
+                         "student check): use scale='numbers' for those")
+    return scale
+
+
 def check_student(student, mode):
     """A student's function must be callable and is checked in forward mode only."""
     if student is None:
@@ -81,6 +91,11 @@ class Stepper(widgets.VBox):
     - ``_render(state)`` returning ``(header_html, board_html, frame_htmls,
       first_step)``;
     - ``_EDITABLE``, their editable integer parameters as ``(name, label)``.
+
+    At image scale (``state.scale == "image"``) ``_render`` returns ``None``
+    for the frames: the board is an image-scale view
+    (:mod:`cnnkit.widgets.imagescale`) that steps itself in the browser, drawn
+    by ``_image_board(state, step)``, and the Play/slider/box row is hidden.
     """
 
     _EDITABLE = ()
@@ -110,8 +125,8 @@ class Stepper(widgets.VBox):
         # Without a browser (tests, scripts) keep the kernel-side state in step too.
         self._slider.observe(self._sync_stack, "value")
         self._editors = self._make_editors() if editable else []
-        controls = widgets.HBox([self._play, self._nav, self._box, self._slider])
-        children = [self._header, controls, self._board, self._stack]
+        self._controls = widgets.HBox([self._play, self._nav, self._box, self._slider])
+        children = [self._header, self._controls, self._board, self._stack]
         if self._editors:
             children += [widgets.HBox(self._editors,
                                       layout=widgets.Layout(flex_flow="row wrap")), self._error]
@@ -142,7 +157,12 @@ class Stepper(widgets.VBox):
     @property
     def n_steps(self):
         """Number of precomputed frames."""
-        return len(self._stack.children)
+        return len(self._state.frames.frames)
+
+    @property
+    def scale(self):
+        """``"numbers"`` (grids of numbers) or ``"image"`` (heatmaps)."""
+        return self._state.scale
 
     @property
     def step(self):
@@ -154,10 +174,14 @@ class Stepper(widgets.VBox):
         if not 0 <= value < self.n_steps:
             raise ValueError(f"step must be between 0 and {self.n_steps - 1}, got {value}")
         self._slider.value = self._box.value = self._play.value = value
+        if self._state.scale == "image":
+            self._board.value = self._image_board(self._state, value)
 
     @property
     def frame_html(self):
         """HTML of the frame shown now: its ``<style>`` for the board and its text."""
+        if self._state.scale == "image":
+            return self._board.value
         return self._stack.children[self._stack.selected_index].value
 
     @property
@@ -174,6 +198,8 @@ class Stepper(widgets.VBox):
         self.step = max(self.step - 1, 0)
 
     def _sync_stack(self, change):
+        if self._state is None or self._state.scale == "image":
+            return
         if self._stack.selected_index != change["new"]:
             self._stack.selected_index = change["new"]
 
@@ -181,12 +207,14 @@ class Stepper(widgets.VBox):
         old = self._stack.children
         self._header.value = render.CSS + header
         self._board.value = board
-        self._stack.children = [widgets.HTML(h) for h in frames]
-        last = len(frames) - 1
+        image = frames is None
+        self._stack.children = [] if image else [widgets.HTML(h) for h in frames]
+        self._controls.layout.display = "none" if image else None
+        last = self.n_steps - 1
         for control in (self._play, self._slider, self._box):
             control.min, control.max = 0, last
-        self.step = first
-        self._stack.selected_index = first
+        self._slider.value = self._box.value = self._play.value = first
+        self._stack.selected_index = None if image else first
         for child in old:
             child.close()
 
@@ -222,9 +250,14 @@ class Stepper(widgets.VBox):
 
     def _checked_compute(self, params):
         state, n_steps = self._compute(params)
-        if n_steps > self.max_frames:
+        if state.scale == "image":
+            if n_steps > IMAGE_MAX_STEPS:
+                raise ValueError(f"these parameters give {n_steps} steps, more than "
+                                 f"{IMAGE_MAX_STEPS} at image scale; use a smaller input")
+        elif n_steps > self.max_frames:
             raise ValueError(f"these parameters give {n_steps} steps, more than "
-                             f"max_frames={self.max_frames}; use a smaller input")
+                             f"max_frames={self.max_frames}; use a smaller input or "
+                             "scale='image'")
         return state
 
     def _make_editors(self):
@@ -242,4 +275,7 @@ class Stepper(widgets.VBox):
         raise NotImplementedError
 
     def _render(self, state):
+        raise NotImplementedError
+
+    def _image_board(self, state, step):
         raise NotImplementedError
