@@ -63,6 +63,8 @@ window.cnkImg = (function () {
     panel.style.cssText = "--kh:" + L.k[0] + ";--kw:" + L.k[1] + ";--H:" + L.H + ";--W:" + L.W;
     s.view = {name: name, chs: chs, n: n, f: -1};
     root.dataset.layer = name;
+    root.querySelectorAll("[data-open].cnk-active").forEach(function (m) {
+      m.classList.remove("cnk-active"); });
     stop(root, s);
     show(root, s, step);
   }
@@ -160,6 +162,7 @@ window.cnkImg = (function () {
         at = cellAt(ev, thumb);
         var L = s.layers[thumb.dataset.open];
         open(root, s, thumb.dataset.open, [+thumb.dataset.ch], at[0] * L.W + at[1]);
+        thumb.classList.add("cnk-active");
         return;
       }
       var outmap = t.closest(".cnk-outmap");

@@ -62,6 +62,7 @@ CSS = """<style>
 .cnk-img .cnk-tip{position:absolute;display:none;background:#222;color:#fff;
  font:11px monospace;padding:1px 4px;pointer-events:none;z-index:10}
 .cnk-img [data-open],.cnk-img .cnk-outmap{cursor:pointer}
+.cnk-img .cnk-active{outline:3px solid #2b8a3e}
 </style>"""
 BIG_GRID = 12           # "auto" draws numbers up to this padded size ...
 MANY_CHANNELS = 4       # ... and up to this many input channels

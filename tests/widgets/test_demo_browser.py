@@ -368,6 +368,8 @@ def test_clicking_a_network_map_opens_a_stepper_that_steps(browser_page, network
     assert stepped["cur"][0] > opened["cur"][0]                     # so did the output cell
     assert stepped["masked"] < opened["masked"]                     # the output map filled in
     assert stepped["sum"] != opened["sum"]
+    assert view.locator(".cnk-active").count() == 1            # the map opened is marked
+    view.evaluate("root => { root.querySelector('.cnk-body').scrollTop = 0; }")
     shot = tmp_path / "network.png"
     view.screenshot(path=shot)
     # a pooling map opens the max pooling
