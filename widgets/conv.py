@@ -5,14 +5,11 @@ import numpy as np
 
 from cnnkit.reference.checks import check_int
 
-from . import imagescale, render, views
+from . import imagescale, views
 from .checking import CheckResult, run_student
 from .frames import ConvFrames, conv_frames
 from .stepper import (MODES, Stepper, as_float, check_choice, check_scale, check_student,
                       one_image)
-
-IMAGE_NOTE = ("; drawn at image scale: hover a map for its numbers, click the output map "
-              "to jump to a cell")
 
 
 @dataclass(frozen=True)
@@ -63,6 +60,7 @@ class ConvStepper(Stepper):
         input is larger than 12x12 or has more than 4 channels.
     """
 
+    _VIEWS = (views.conv_board, views.conv_forward, views.conv_backward)
     _EDITABLE = (("C", "channels"), ("H", "height"), ("W", "width"), ("F", "filters"),
                  ("HH", "filter h"), ("WW", "filter w"), ("stride", "stride"), ("pad", "pad"))
 
@@ -135,26 +133,13 @@ class ConvStepper(Stepper):
         state = _ConvState(cf, check, self.mode, self.digits, arrays, scale)
         return state, len(cf.frames)
 
-    def _render(self, state):
+    def _describe(self, state):
         cf = state.frames
-        backward, digits, event = state.mode == "backward", state.digits, self._event
         summary = (f"x {cf.x.shape}, w {cf.w.shape}, b {cf.b.shape}, stride {cf.stride}, "
                    f"pad {cf.pad} &rarr; out {cf.out.shape}: {len(cf.frames)} steps")
         title = "Convolution, backward pass" if state.mode == "backward" else "Convolution"
-        first = (state.check.step or 0) if state.check is not None else 0
-        if state.scale == "image":
-            header = render.header(title, summary + IMAGE_NOTE)
-            return header, self._image_board(state, first), None, first
-        board = views.conv_board(cf, digits, state.check, backward, event)
-        if backward:
-            htmls = [views.conv_backward(self.scope, cf, fr, digits) for fr in cf.frames]
-        else:
-            htmls = [views.conv_forward(self.scope, cf, fr, digits, state.check)
-                     for fr in cf.frames]
-        return render.header(title, summary, state.check), board, htmls, first
+        return title, summary
 
-    def _image_board(self, state, step):
-        cf, images = state.frames, imagescale.Images()
-        layer = imagescale.conv_layer(images, "conv", cf, cf.w, cf.b, cf.out, state.digits)
-        start = {"layer": "conv", "chs": list(range(cf.w.shape[0])), "step": step}
-        return imagescale.page(self.scope, {"conv": layer}, images, start)
+    def _image_layer(self, images, state):
+        cf = state.frames
+        return imagescale.conv_layer(images, "conv", cf, cf.w, cf.b, cf.out, state.digits)

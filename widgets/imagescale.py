@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .frames import fmt
 from . import render
+from .frames import fmt
 from .render import heatmap_uri
 
 ENGINE = (Path(__file__).resolve().parent / "imagescale.js").read_text(encoding="utf-8")
@@ -82,18 +82,17 @@ def strings(a, digits=2):
 
 
 def scale_of(a):
+    """The colour scale of ``a``: its largest magnitude."""
     return float(np.abs(a).max()) if np.size(a) else 0.0
 
 
 def filter_strip(wf, scale):
     """(C, HH, WW) filter as one (HH, C*(WW+1)-1) RGB heatmap, channels one column apart."""
     C, HH, WW = wf.shape
-    strip = np.zeros((HH, C * (WW + 1) - 1))
-    blank = np.ones(strip.shape, bool)
+    strip = np.zeros((HH, C * (WW + 1) - 1))      # the gaps stay 0: white
     for c in range(C):
         strip[:, c * (WW + 1):c * (WW + 1) + WW] = wf[c]
-        blank[:, c * (WW + 1):c * (WW + 1) + WW] = False
-    return heatmap_uri(np.where(blank, 0.0, strip), scale)
+    return heatmap_uri(strip, scale)
 
 
 class Images:
@@ -180,7 +179,7 @@ def _on(method):
     return f"window.cnkImg&&cnkImg.{method}(event)"
 
 
-def page(cls, layers, images, start, body="", title=""):
+def page(cls, layers, images, start, body=""):
     """HTML of an image-scale view: ``body`` and beside it a stepper panel, the data and
     the engine.
 
@@ -189,7 +188,7 @@ def page(cls, layers, images, start, body="", title=""):
     panel shown first. Works set as an ipywidgets ``HTML`` value, in a live
     kernel or an exported page.
     """
-    data = {"layers": layers, "images": images.uris, "start": start, "title": title}
+    data = {"layers": layers, "images": images.uris, "start": start}
     hidden = "display:none"
     return (f"<div class='cnk-img {cls}' onclick='{_on('click')}' oninput='{_on('input')}' "
             f"onmousemove='{_on('hover')}' onmouseleave='{_on('hover')}'>"

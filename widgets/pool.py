@@ -5,10 +5,9 @@ import numpy as np
 
 from cnnkit.reference.checks import check_int
 
-from . import imagescale, render, views
+from . import imagescale, views
 from .checking import CheckResult, run_student
 from .frames import PoolFrames, pool_frames
-from .conv import IMAGE_NOTE
 from .stepper import (MODES, Stepper, as_float, check_choice, check_scale, check_student,
                       one_image)
 
@@ -46,6 +45,7 @@ class PoolStepper(Stepper):
         inputs larger than 12x12 or with more than 4 channels).
     """
 
+    _VIEWS = (views.pool_board, views.pool_forward, views.pool_backward)
     _EDITABLE = (("C", "channels"), ("H", "height"), ("W", "width"),
                  ("pool_height", "pool h"), ("pool_width", "pool w"), ("stride", "stride"))
 
@@ -95,9 +95,8 @@ class PoolStepper(Stepper):
             check = run_student(self.student, (x[None], pool_param), pf.out, name)
         return _PoolState(pf, check, self.mode, self.digits, arrays, scale), len(pf.frames)
 
-    def _render(self, state):
+    def _describe(self, state):
         pf = state.frames
-        backward, digits, event = state.mode == "backward", state.digits, self._event
         ties = sum(len(fr.ties) > 1 for fr in pf.frames)
         summary = (f"x {pf.x.shape}, pool {pf.pool_height}x{pf.pool_width}, stride "
                    f"{pf.stride} &rarr; out {pf.out.shape}: {len(pf.frames)} steps"
@@ -105,20 +104,7 @@ class PoolStepper(Stepper):
                    + (", windows overlap" if pf.stride < max(pf.pool_height, pf.pool_width)
                       else ""))
         title = "Max pooling, backward pass" if state.mode == "backward" else "Max pooling"
-        first = (state.check.step or 0) if state.check is not None else 0
-        if state.scale == "image":
-            header = render.header(title, summary + IMAGE_NOTE)
-            return header, self._image_board(state, first), None, first
-        board = views.pool_board(pf, digits, state.check, backward, event)
-        if backward:
-            htmls = [views.pool_backward(self.scope, pf, fr, digits) for fr in pf.frames]
-        else:
-            htmls = [views.pool_forward(self.scope, pf, fr, digits, state.check)
-                     for fr in pf.frames]
-        return render.header(title, summary, state.check), board, htmls, first
+        return title, summary
 
-    def _image_board(self, state, step):
-        pf, images = state.frames, imagescale.Images()
-        layer = imagescale.pool_layer(images, "pool", pf, digits=state.digits)
-        start = {"layer": "pool", "chs": list(range(pf.x.shape[0])), "step": step}
-        return imagescale.page(self.scope, {"pool": layer}, images, start)
+    def _image_layer(self, images, state):
+        return imagescale.pool_layer(images, "pool", state.frames, digits=state.digits)

@@ -21,6 +21,8 @@ from . import imagescale, render
 
 MODES = ("forward", "backward")
 IMAGE_MAX_STEPS = 65536
+IMAGE_NOTE = ("; drawn at image scale: hover a map for its numbers, click the output map "
+              "to jump to a cell")
 JUMP_EVENTS = {"click": "onclick", "hover": "onmouseover"}
 
 
@@ -87,18 +89,20 @@ class Stepper(widgets.VBox):
 
     - ``_compute(params)`` returning ``(state, n_steps)``, raising ValueError or
       TypeError for impossible parameters and leaving ``self`` unchanged (so a
-      refused edit changes nothing); ``state`` becomes ``self._state`` once shown;
-    - ``_render(state)`` returning ``(header_html, board_html, frame_htmls,
-      first_step)``;
+      refused edit changes nothing); ``state`` becomes ``self._state`` once shown
+      and has ``frames``, ``check``, ``mode`` and ``scale``;
+    - ``_describe(state)`` returning ``(title, summary_html)``;
+    - ``_VIEWS``, the functions of :mod:`cnnkit.widgets.views` drawing their
+      ``(board, forward frame, backward frame)``;
+    - ``_image_layer(images, state)`` returning the layer record of the
+      image-scale view (:mod:`cnnkit.widgets.imagescale`): at image scale
+      (``state.scale == "image"``) the board steps itself in the browser, there
+      are no frame widgets and the Play/slider/box row is hidden;
     - ``_EDITABLE``, their editable integer parameters as ``(name, label)``.
-
-    At image scale (``state.scale == "image"``) ``_render`` returns ``None``
-    for the frames: the board is an image-scale view
-    (:mod:`cnnkit.widgets.imagescale`) that steps itself in the browser, drawn
-    by ``_image_board(state, step)``, and the Play/slider/box row is hidden.
     """
 
     _EDITABLE = ()
+    _VIEWS = ()
 
     def __init__(self, params, editable=True, interval=800, jump_on="click",
                  max_frames=400):
@@ -275,7 +279,31 @@ class Stepper(widgets.VBox):
         raise NotImplementedError
 
     def _render(self, state):
+        """``(header_html, board_html, frame_htmls or None, first_step)`` of ``state``."""
+        title, summary = self._describe(state)
+        first = (state.check.step or 0) if state.check is not None else 0
+        if state.scale == "image":
+            return (render.header(title, summary + IMAGE_NOTE),
+                    self._image_board(state, first), None, first)
+        board, frames = self._number_frames(state)
+        return render.header(title, summary, state.check), board, frames, first
+
+    def _describe(self, state):
         raise NotImplementedError
 
+    def _number_frames(self, state):
+        draw_board, forward, backward = self._VIEWS
+        fs, digits = state.frames, state.digits
+        board = draw_board(fs, digits, state.check, state.mode == "backward", self._event)
+        if state.mode == "backward":
+            return board, [backward(self.scope, fs, fr, digits) for fr in fs.frames]
+        return board, [forward(self.scope, fs, fr, digits, state.check) for fr in fs.frames]
+
     def _image_board(self, state, step):
+        images = imagescale.Images()
+        layer = self._image_layer(images, state)
+        start = {"layer": layer["name"], "chs": list(range(layer["F"])), "step": step}
+        return imagescale.page(self.scope, {layer["name"]: layer}, images, start)
+
+    def _image_layer(self, images, state):
         raise NotImplementedError
