@@ -127,8 +127,8 @@ window.cnkImg = (function () {
     panel.querySelector(".cnk-sum").textContent = sumText(s, L, f, i, j, r0, c0);
     panel.querySelector(".cnk-range").value = step;
     panel.querySelector(".cnk-stepno").textContent = "step " + step + " of " + V.n;
-    panel.querySelector(".cnk-where").textContent = (L.kind === "conv" ? "Convolution " :
-      "Max pooling ") + L.name + ": " + L.labels[1] + "[" + f + "," + i + "," + j + "]";
+    panel.querySelector(".cnk-where").textContent = L.title + ": " + L.labels[1] + "[" + f +
+      "," + i + "," + j + "]";
     root.dataset.step = step;
     root.dataset.cell = f + "," + i + "," + j;
     root.dataset.window = r0 + "," + c0;

@@ -117,7 +117,7 @@ def _geometry(frames, per_channel):
 
 
 def conv_layer(images, name, cf, w, b, out, digits=2, input_keys=None,
-               labels=("x", "out"), then=()):
+               labels=("x", "out"), then=(), title="Convolution"):
     """Browser data of one convolution, stepped one output cell at a time.
 
     Parameters
@@ -132,6 +132,7 @@ def conv_layer(images, name, cf, w, b, out, digits=2, input_keys=None,
     labels : names of the input and the output in the written-out sums.
     then : records of :func:`bn_layer` / :func:`relu_layer` applied to the
         same cell afterwards, written under the sum.
+    title : heading of the stepper.
     """
     F, H, W = out.shape
     C, hp, wp = cf.xp.shape
@@ -139,7 +140,7 @@ def conv_layer(images, name, cf, w, b, out, digits=2, input_keys=None,
     if input_keys is None:
         input_keys = images.maps(f"{name}/in", cf.xp[:, p:hp - p, p:wp - p])
     w_scale = scale_of(w)
-    return {"kind": "conv", "name": name, "C": C, "F": F, "H": H, "W": W, "hp": hp, "wp": wp,
+    return {"kind": "conv", "name": name, "title": title, "C": C, "F": F, "H": H, "W": W, "hp": hp, "wp": wp,
             "pad": p, "k": list(w.shape[2:]), "origins": _geometry(cf.frames, H * W),
             "x": strings(cf.xp, digits), "w": strings(w, digits), "b": strings(b, digits),
             "out": strings(out, digits), "labels": list(labels), "inputs": list(input_keys),
@@ -148,15 +149,17 @@ def conv_layer(images, name, cf, w, b, out, digits=2, input_keys=None,
             "outputs": images.maps(f"{name}/out", out), "then": list(then)}
 
 
-def pool_layer(images, name, pf, out=None, digits=2, input_keys=None, labels=("x", "out")):
+def pool_layer(images, name, pf, out=None, digits=2, input_keys=None, labels=("x", "out"),
+               title="Max pooling"):
     """Browser data of one max pooling; ``pf`` is a :class:`~cnnkit.widgets.frames.PoolFrames`
-    whose frames (one channel's suffice) give the windows; ``out`` defaults to ``pf.out``."""
+    whose frames (one channel's suffice) give the windows; ``out`` defaults to ``pf.out``;
+    the other parameters are :func:`conv_layer`'s."""
     out = pf.out if out is None else out
     C, hp, wp = pf.x.shape
     _, H, W = out.shape
     if input_keys is None:
         input_keys = images.maps(f"{name}/in", pf.x)
-    return {"kind": "pool", "name": name, "C": C, "F": C, "H": H, "W": W, "hp": hp, "wp": wp,
+    return {"kind": "pool", "name": name, "title": title, "C": C, "F": C, "H": H, "W": W, "hp": hp, "wp": wp,
             "pad": 0, "k": [pf.pool_height, pf.pool_width],
             "origins": _geometry(pf.frames, H * W), "x": strings(pf.x, digits),
             "out": strings(out, digits), "labels": list(labels), "inputs": list(input_keys),

@@ -140,7 +140,8 @@ class NetworkView(widgets.HTML):
                     raise RuntimeError(f"{lm.name}: frames disagree with the network's maps")
                 pending = imagescale.conv_layer(
                     images, lm.name, cf, lm.params["w"], lm.params["b"], lm.out, self.digits,
-                    previous, labels=(self._input_name(lm), lm.name))
+                    previous, labels=(self._input_name(lm), lm.name),
+                    title=f"Convolution {lm.name}")
                 layers[lm.name] = pending
                 keys[lm.name] = (lm.name, pending["outputs"], "out")
                 previous = pending["outputs"]
@@ -158,7 +159,7 @@ class NetworkView(widgets.HTML):
                 pf = pool_frames(lm.x.astype(np.float64), lm.params["pool_param"])
                 layers[lm.name] = imagescale.pool_layer(
                     images, lm.name, pf, lm.out, self.digits, previous,
-                    labels=(self._input_name(lm), lm.name))
+                    labels=(self._input_name(lm), lm.name), title=f"Max pooling {lm.name}")
                 previous = layers[lm.name]["outputs"]
                 keys[lm.name] = (lm.name, previous, "out")
         return layers, keys

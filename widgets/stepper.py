@@ -130,11 +130,12 @@ class Stepper(widgets.VBox):
         self._slider.observe(self._sync_stack, "value")
         self._editors = self._make_editors() if editable else []
         self._controls = widgets.HBox([self._play, self._nav, self._box, self._slider])
-        children = [self._header, self._controls, self._board, self._stack]
+        self._edit_row = []
         if self._editors:
-            children += [widgets.HBox(self._editors,
-                                      layout=widgets.Layout(flex_flow="row wrap")), self._error]
-        super().__init__(children)
+            self._edit_row = [widgets.HBox(self._editors,
+                                           layout=widgets.Layout(flex_flow="row wrap")),
+                              self._error]
+        super().__init__()
         self.add_class("cnk-stepper")
         self.add_class(self.scope)
         self._state = None
@@ -213,7 +214,10 @@ class Stepper(widgets.VBox):
         self._board.value = board
         image = frames is None
         self._stack.children = [] if image else [widgets.HTML(h) for h in frames]
-        self._controls.layout.display = "none" if image else None
+        # At image scale the board steps itself: no Play/slider row and no
+        # Stack (an empty Stack fails to render in an exported page).
+        shown = [self._board] if image else [self._controls, self._board, self._stack]
+        self.children = [self._header] + shown + self._edit_row
         last = self.n_steps - 1
         for control in (self._play, self._slider, self._box):
             control.min, control.max = 0, last

@@ -156,6 +156,7 @@ def test_page_renders_offline_with_its_own_javascript(browser_page, tmp_path):
     assert page.locator(".cnk-stepper").count() == 7
     assert page.locator(".cnk-network .cnk-panel .cnk-sum").count() == 1
     assert blocked == [] and failed == []            # fonts and scripts all served locally
+    assert page.locator(".jupyter-widgets-error-widget").count() == 0
     assert page.locator(".widget-play button i").first.evaluate(
         "e => getComputedStyle(e, '::before').content") not in ("none", "normal", "")
     stepper(page).screenshot(path=tmp_path / "conv_step0.png")
