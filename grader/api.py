@@ -15,14 +15,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import execute, expected, report
-from .collect import collect
+from .report import step as report
+from .collect.step import collect
 from .context import GradingContext
 from .errors import GraderUsageError
-from .execute import limits_for
-from .heldout import load_heldout
+from .run.step import limits_for
+from .testbank import cache
+from .testbank.heldout import load_heldout
 from .pipeline import grade_one
-from .secret import load_secret
+from .testbank.secret import load_secret
 from .testbank import get_assignment
 
 GRADER_VERSION = "1"
@@ -94,7 +95,7 @@ def previous_record(out, sub, ctx):
 
 def _instructor_notebooks(assignment):
     """The release's protected notebook cells, or None without the assignment source."""
-    from .notebook_check import instructor_cells
+    from .notebook_check.step import instructor_cells
     if assignment.name != "cnn":
         return None
     try:
@@ -150,7 +151,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
     gradebook_writer = None
     if nbgrader is not None:
-        from .gradebook import check_course
+        from .report.gradebook import check_course
         gradebook_writer = check_course(nbgrader)
     secret_obj = load_secret(secret)
     found = collect(sub_root, assign)
@@ -194,20 +195,6 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     return result
 
 
-def _warm_caches(ctx):
-    """Hidden cases and expected values of every group, computed once in this process."""
-    for g in ctx.assignment.groups:
-        for case in execute.cases_for(ctx, g.name):
-            expected.expected_for(ctx.assignment, ctx.secret.key, g.name, case.index)
-    return dict(execute._CASES), dict(expected._CACHE)
-
-
-def _install_caches(cases, values):
-    """Pool initializer: a worker starts with the parent's cases and expected values."""
-    execute._CASES.update(cases)
-    expected._CACHE.update(values)
-
-
 def _grade_all(ctx, todo, workers):
     """Yield each submission's record as it finishes (in a pool when ``workers > 1``)."""
     if workers == 1 or len(todo) <= 1:
@@ -216,7 +203,7 @@ def _grade_all(ctx, todo, workers):
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_install_caches, initargs=_warm_caches(ctx))
+                               initializer=cache.install, initargs=cache.snapshot(ctx))
     with pool:
         futures = {pool.submit(grade_one, ctx, sub): sub for sub in todo}
         for future in as_completed(futures):
