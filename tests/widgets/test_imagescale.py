@@ -70,8 +70,9 @@ def test_scale_is_picked_from_the_size():
     assert big.scale == "image" and big.n_steps == 2 * 32 * 32
     assert ConvStepper(editable=False).scale == "numbers"
     # backward and check modes have no image scale: auto keeps numbers, image is refused
-    assert ConvStepper(np.zeros((3, 20, 20)), np.ones((1, 3, 3, 3)), mode="backward",
-                       editable=False, max_frames=1000).scale == "numbers"
+    x, w = np.zeros((5, 3, 3)), np.ones((1, 5, 3, 3))          # 5 channels: image scale
+    assert ConvStepper(x, w, editable=False).scale == "image"
+    assert ConvStepper(x, w, mode="backward", editable=False).scale == "numbers"
     with pytest.raises(ValueError, match=r"scale='image' shows forward passes only"):
         ConvStepper(mode="backward", scale="image")
     with pytest.raises(ValueError, match=r"scale must be 'auto' or 'numbers' or 'image', "
