@@ -109,6 +109,8 @@ class NetworkView(widgets.HTML):
         if len(classes) != self.scores.shape[0]:
             raise ValueError(f"classes must name {self.scores.shape[0]} classes, "
                              f"got {len(classes)}")
+        if label is not None and not 0 <= check_int(label, "label", 0) < len(classes):
+            raise ValueError(f"label must be a class index below {len(classes)}, got {label}")
         e = np.exp(self.scores - self.scores.max())
         self.probabilities = e / e.sum()
         self.predicted = int(self.scores.argmax())

@@ -163,5 +163,7 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match=r"mean must have the image's shape \(2, 8, 8\), "
                                          r"got \(2, 4, 4\)"):
         NetworkView(model, np.zeros((2, 8, 8)), mean=np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"label must be a class index below 10, got 10"):
+        NetworkView(model, np.zeros((2, 8, 8)), label=10)
     with pytest.raises(ValueError, match=r"classes must name 10 classes, got 2"):
         NetworkView(model, np.zeros((2, 8, 8)), classes=["a", "b"])

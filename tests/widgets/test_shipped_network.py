@@ -8,8 +8,6 @@ from cnnkit.reference import build_model, load_checkpoint
 from cnnkit.widgets import NetworkView
 from cnnkit.widgets.examples import DEMO, cifar_samples, small_convnet
 
-from conftest import write_cifar_batches
-
 
 def load_script():
     path = Path(__file__).resolve().parents[2] / "widgets" / "demo" / "make_checkpoint.py"
@@ -19,8 +17,8 @@ def load_script():
     return module
 
 
-def test_the_recipe_writes_a_checkpoint_and_samples_the_view_reads(tmp_path):
-    folder = write_cifar_batches(tmp_path / "data", n_train=60, n_test=80)
+def test_the_recipe_writes_a_checkpoint_and_samples_the_view_reads(tmp_path, write_cifar):
+    folder = write_cifar(tmp_path / "data", n_train=60, n_test=80)     # every class in test
     script = load_script()
     script.main(folder, tmp_path, num_training=250, num_validation=50, num_test=80,
                 num_epochs=1)
