@@ -327,6 +327,14 @@ def test_image_scale_stepper_shows_the_number_frames(browser_page, whole_image, 
     assert image_state(view)["step"] == 1024 - 1          # stays on the last step
     view.locator(".cnk-ctl button[data-d='-1']").click()
     assert image_state(view)["step"] == 1022
+    # hovering a map shows its numbers: padded input cell (5, 7) is x[0, 4, 6]
+    x_map = view.locator(".cnk-panel [data-arr='x'][data-ch='0']")
+    box = x_map.bounding_box()
+    cell = box["width"] / whole_image.xp.shape[2]
+    page.mouse.move(box["x"] + 7.5 * cell, box["y"] + 5.5 * cell)
+    tip = view.locator(".cnk-tip")
+    assert tip.text_content() == f"x[0,4,6] = {fmt(whole_image.xp[0, 5, 7])}"
+    assert tip.is_visible()
     view.screenshot(path=tmp_path / "image_scale.png")
     medians = frame_times(view, len(whole_image.frames), "image-scale stepper")
     assert min(medians) < 50, medians
