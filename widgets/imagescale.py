@@ -96,7 +96,7 @@ def filter_strip(wf, scale):
 
 
 class Images:
-    """PNG heatmaps by key, so a map shown twice (a thumbnail and a stepper input) is stored once."""
+    """PNG heatmaps by key: a map shown twice (thumbnail, stepper input) is stored once."""
 
     def __init__(self):
         self.uris = {}
@@ -140,7 +140,8 @@ def conv_layer(images, name, cf, w, b, out, digits=2, input_keys=None,
     if input_keys is None:
         input_keys = images.maps(f"{name}/in", cf.xp[:, p:hp - p, p:wp - p])
     w_scale = scale_of(w)
-    return {"kind": "conv", "name": name, "title": title, "C": C, "F": F, "H": H, "W": W, "hp": hp, "wp": wp,
+    return {"kind": "conv", "name": name, "title": title, "C": C, "F": F, "H": H, "W": W,
+            "hp": hp, "wp": wp,
             "pad": p, "k": list(w.shape[2:]), "origins": _geometry(cf.frames, H * W),
             "x": strings(cf.xp, digits), "w": strings(w, digits), "b": strings(b, digits),
             "out": strings(out, digits), "labels": list(labels), "inputs": list(input_keys),
@@ -159,7 +160,8 @@ def pool_layer(images, name, pf, out=None, digits=2, input_keys=None, labels=("x
     _, H, W = out.shape
     if input_keys is None:
         input_keys = images.maps(f"{name}/in", pf.x)
-    return {"kind": "pool", "name": name, "title": title, "C": C, "F": C, "H": H, "W": W, "hp": hp, "wp": wp,
+    return {"kind": "pool", "name": name, "title": title, "C": C, "F": C, "H": H, "W": W,
+            "hp": hp, "wp": wp,
             "pad": 0, "k": [pf.pool_height, pf.pool_width],
             "origins": _geometry(pf.frames, H * W), "x": strings(pf.x, digits),
             "out": strings(out, digits), "labels": list(labels), "inputs": list(input_keys),

@@ -55,7 +55,8 @@ def main(archive, out_dir=HERE, num_training=49000, num_validation=1000, num_tes
     save_checkpoint(out_dir / NAME, model, spec)
     _, _, X_test, y_test = load_CIFAR10(archive)
     indices = np.array([int(np.flatnonzero(y_test == k)[0]) for k in range(len(CLASSES))])
-    np.savez_compressed(out_dir / "cifar_samples.npz", images=X_test[indices].transpose(0, 2, 3, 1),
+    np.savez_compressed(out_dir / "cifar_samples.npz",
+                        images=X_test[indices].transpose(0, 2, 3, 1),
                         labels=y_test[indices], indices=indices, mean_image=mean_image)
     print(f"validation accuracy {val_acc:.3f}, test accuracy {test_acc:.3f} "
           f"(first {len(data['y_test'])} test images); saved {NAME}.npz/.json and "
