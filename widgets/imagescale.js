@@ -180,7 +180,7 @@ window.cnkImg = (function () {
         t.closest(".cnk-play").textContent = "pause";
         s.timer = setInterval(function () {
           if (s.view.step >= s.view.n - 1) stop(root, s); else show(root, s, s.view.step + 1);
-        }, 250);
+        }, s.interval);
       }
     },
     input: function (ev) {

@@ -184,16 +184,16 @@ def _on(method):
     return f"window.cnkImg&&cnkImg.{method}(event)"
 
 
-def page(cls, layers, images, start, body=""):
+def page(cls, layers, images, start, body="", interval=250):
     """HTML of an image-scale view: ``body`` and beside it a stepper panel, the data and
     the engine.
 
     ``layers`` maps keys to :func:`conv_layer` / :func:`pool_layer` records;
     ``start`` is ``{"layer": key, "chs": [channels stepped], "step": k}``, the
-    panel shown first. Works set as an ipywidgets ``HTML`` value, in a live
-    kernel or an exported page.
+    panel shown first; ``interval`` the milliseconds per step of its play button.
+    Works set as an ipywidgets ``HTML`` value, in a live kernel or an exported page.
     """
-    data = {"layers": layers, "images": images.uris, "start": start}
+    data = {"layers": layers, "images": images.uris, "start": start, "interval": interval}
     hidden = "display:none"
     return (f"<div class='cnk-img {cls}' onclick='{_on('click')}' oninput='{_on('input')}' "
             f"onmousemove='{_on('hover')}' onmouseleave='{_on('hover')}'>"

@@ -307,7 +307,8 @@ class Stepper(widgets.VBox):
         images = imagescale.Images()
         layer = self._image_layer(images, state)
         start = {"layer": layer["name"], "chs": list(range(layer["F"])), "step": step}
-        return imagescale.page(self.scope, {layer["name"]: layer}, images, start)
+        return imagescale.page(self.scope, {layer["name"]: layer}, images, start,
+                               interval=self._play.interval)
 
     def _image_layer(self, images, state):
         raise NotImplementedError

@@ -335,6 +335,20 @@ def test_image_scale_stepper_shows_the_number_frames(browser_page, whole_image, 
     tip = view.locator(".cnk-tip")
     assert tip.text_content() == f"x[0,4,6] = {fmt(whole_image.xp[0, 5, 7])}"
     assert tip.is_visible()
+    # play steps on by itself (800 ms a step, the stepper's interval) until paused
+    view.evaluate("(root) => { const r = root.querySelector('.cnk-range'); r.value = 100; "
+                  "r.dispatchEvent(new Event('input', {bubbles: true})); }")
+    play = view.locator(".cnk-play")
+    play.click()
+    page.wait_for_function("r => +r.dataset.step >= 102", arg=view.element_handle(),
+                           timeout=10_000)
+    play.click()
+    assert play.text_content() == "play"
+    paused = image_state(view)
+    page.wait_for_timeout(1000)
+    assert image_state(view)["step"] == paused["step"]
+    fr = whole_image.frames[paused["step"]]
+    assert paused["sum"] == f"out[{fr.f},{fr.i},{fr.j}] = {fr.equation()}"
     view.screenshot(path=tmp_path / "image_scale.png")
     medians = frame_times(view, len(whole_image.frames), "image-scale stepper")
     assert min(medians) < 50, medians
