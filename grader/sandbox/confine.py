@@ -156,7 +156,11 @@ def gaps(plan, as_root):
                      "places written" + why("Landlock"))
     if not plan or not plan["seccomp"]:
         open_.append("network: connections can be opened" + why("seccomp"))
-    if not as_root:
+    if not as_root and plan and plan["landlock"]:
+        open_.append("user: the grader is not root, so the program runs as the grader's own "
+                     "user: Landlock keeps it from the grader's files, but it can signal the "
+                     "grader's processes")
+    elif not as_root:
         open_.append("user: the grader is not root, so the program runs as the grader's own "
                      "user and can read and change the grader's files")
     return open_
