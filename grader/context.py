@@ -10,7 +10,7 @@ from pathlib import Path
 #: every status a single test (case) can end with
 CASE_STATUSES = ("passed", "failed", "error", "timeout", "oom", "crashed")
 #: what a student's row in grades.csv says
-STUDENT_STATUSES = ("graded", "ungradable")
+STUDENT_STATUSES = ("graded", "ungradable", "grader_error")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class GradingContext:
     heldout_problem: str = "" # why held-out data is missing, shown to the instructor
     grader_key: str = ""      # changes when anything that affects scores changes (resume)
     notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
+    isolation: str = ""       # what the batch's sandbox self-test found; other isolation
+                              # in a student's run is a grader fault (see execute.check_started)
 
 
 @dataclass

@@ -18,7 +18,6 @@ import dataclasses
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import zipfile
@@ -27,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import GraderFault
 from .files import is_regular, regular_files
+from .harness import READY
 from .kernels import kernels_for
-from .sandbox import Limits, run_sandboxed
+from .sandbox import Limits, make_work_root, python_argv, run_sandboxed
 
 HARNESS = Path(__file__).with_name("harness.py")
 MAX_RESTARTS = 3
@@ -160,10 +161,9 @@ def run_cases(ctx, submission, cases, base):
         while remaining:
             n_groups = len({c.group for c in remaining})
             write_job(workdir, remaining, ctx.limits.wall_seconds)
-            limits = dataclasses.replace(
-                ctx.limits, wall_seconds=min(7200, ctx.limits.wall_seconds * n_groups + 10),
-                cpu_seconds=min(3600, ctx.limits.cpu_seconds * n_groups + 10))
-            result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"], limits)
+            result = run_sandboxed(workdir, python_argv("harness.py"),
+                                   run_limits(ctx.limits, n_groups))
+            check_started(ctx, result)
             isolation = result.isolation
             outdir = workdir / "outputs"
             for case in remaining:
@@ -197,6 +197,29 @@ def run_cases(ctx, submission, cases, base):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return done, isolation
+
+
+def run_limits(limits, n_groups):
+    """Limits of one sandbox run of ``n_groups`` groups, each with ``limits``' time budget."""
+    return dataclasses.replace(limits, wall_seconds=min(7200, limits.wall_seconds * n_groups + 10),
+                               cpu_seconds=min(3600, limits.cpu_seconds * n_groups + 10))
+
+
+def check_started(ctx, result):
+    """Raise GraderFault unless the run reached the student's code in the batch's sandbox.
+
+    The evidence is the harness's :data:`~cnnkit.grader.harness.READY` line, written
+    before anything of the student's is loaded (so a student cannot suppress it), and
+    the isolation the run got, which must be the one the batch's self-test found.
+    """
+    if not result.stdout.startswith(READY):
+        said = [line.strip() for line in result.stderr.strip().splitlines() if line.strip()]
+        raise GraderFault(f"the sandbox did not reach the student's code (status "
+                          f"{result.status}, exit code {result.returncode}): "
+                          + (" | ".join(said[-3:])[:600] or "no output"))
+    if ctx.isolation and result.isolation != ctx.isolation:
+        raise GraderFault(f"the sandbox ran with other isolation than the batch's self-test "
+                          f"found: {result.isolation!r} instead of {ctx.isolation!r}")
 
 
 def limits_for(timeout, memory_mb):
@@ -264,8 +287,7 @@ def cases_for(ctx, group):
 
 def run(ctx, work):
     """Step: fill ``work.raw`` with a :class:`GroupRun` per test group."""
-    base = tempfile.mkdtemp(prefix="cnnkit-grade-")
-    os.chmod(base, 0o755)  # searchable by the sandbox user when bwrap is missing
+    base = make_work_root()
     try:
         batches = {"functions": [], "accuracy": []}
         for g in ctx.assignment.groups:

@@ -19,6 +19,7 @@ import traceback
 
 from . import compare, execute, notebook_check, report, score
 from .context import Work
+from .errors import GraderFault
 
 STEPS = (notebook_check.run, execute.run, compare.run, score.run, report.run)
 
@@ -26,8 +27,11 @@ STEPS = (notebook_check.run, execute.run, compare.run, score.run, report.run)
 def grade_one(ctx, submission):
     """Grade one submission; returns its record (a dict, as in ``grade.json``).
 
-    Never raises because of the submission: an ungradable folder, or a grader
-    failure on this student, becomes a record with status ``ungradable``.
+    Never raises because of the submission: an ungradable folder becomes a record
+    with status ``ungradable``; a failure of the grader's own making on this student
+    (a sandbox that did not start, a harness that failed before the student's code,
+    a bug in a step) becomes ``grader_error``, with the reason and no score, retried
+    by the next run.
     """
     if submission.problem:
         record = report.ungradable_record(ctx, submission, ctx.grader_key)
@@ -40,11 +44,17 @@ def grade_one(ctx, submission):
             work = step(ctx, work)
         work.seconds = time.perf_counter() - start
         work = STEPS[-1](ctx, work)
+    except GraderFault as err:
+        return grader_error(ctx, submission, str(err))
     except Exception as err:  # a grader bug must not stop the batch
         traceback.print_exc(file=sys.stderr)
-        submission.problem = (f"internal grader error ({type(err).__name__}: {err}); "
-                              "please report it to the course staff")
-        record = report.ungradable_record(ctx, submission, "internal-error")  # never resumed
-        report.write_student(ctx.out, record)
-        return record
+        return grader_error(ctx, submission, f"internal grader error ({type(err).__name__}: "
+                                             f"{err}); please report it to the cnnkit maintainers")
     return report.student_record(ctx, work, ctx.grader_key)
+
+
+def grader_error(ctx, submission, reason):
+    """Write and return the record of a student the grader failed (no score)."""
+    record = report.grader_error_record(ctx, submission, reason)
+    report.write_student(ctx.out, record)
+    return record

@@ -177,6 +177,28 @@ def find_bwrap():
     return shutil.which("bwrap")
 
 
+def python_argv(script, *args):
+    """The command that runs the trusted ``script`` (in the work folder) in a sandbox.
+
+    The grader's own interpreter in isolated mode (``-I``): no ``PYTHON*``
+    variables, no user site, and the script's folder, which holds the student's
+    files, not on ``sys.path`` until the script puts it there, so that nothing of
+    the student's runs before the script says it is ready.
+    """
+    return [sys.executable, "-I", script, *args]
+
+
+def make_work_root():
+    """A fresh folder to hold sandbox work folders (the caller removes it).
+
+    Searchable by others, since without bwrap the sandbox user runs in the host's
+    filesystem.
+    """
+    root = Path(tempfile.mkdtemp(prefix="cnnkit-grade-"))
+    os.chmod(root, 0o755)
+    return root
+
+
 def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
                   env: dict | None = None) -> SandboxResult:
     """Run ``argv`` inside ``workdir`` under ``limits`` and report how it ended.
