@@ -35,7 +35,8 @@ np.savez({PROBE_OUTPUT!r}, token=np.frombuffer(bytes.fromhex(sys.argv[1]), np.ui
 _FALLBACK = re.compile(r"^rlimits only: bwrap failed to start \((.*?)\);")
 _DENIED = ("Permission denied", "cannot run", "cannot set the sandbox up", "No such file",
            "ModuleNotFoundError", "ImportError", "PermissionError")
-_MEMORY = ("MemoryError", "Cannot allocate memory", "out of memory")
+_MEMORY = ("MemoryError", "Cannot allocate memory", "out of memory", "failed to map segment",
+           "Memory allocation")
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,9 @@ def sandbox_self_test(limits=Limits(), runner=run_sandboxed):
             result = runner(workdir, python_argv(PROBE, token.hex()), limits)
         except Exception as err:  # the sandbox itself broke: that is what we are here to find
             return SelfTestResult(False, "", f"the sandbox raised {type(err).__name__}: {err}",
-                                  "check the grader's installation; the traceback above "
-                                  "says where", seconds=time.monotonic() - start)
+                                  "a fault of the grader's installation or of the machine "
+                                  "(out of processes, disk space or memory?): mend it and "
+                                  "run again", seconds=round(time.monotonic() - start, 3))
         readback = _read_back(workdir / PROBE_OUTPUT, token) if result.status == "ok" else ""
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -165,7 +167,7 @@ def _diagnose(result, readback, limits, under_bwrap):
                 "raise --timeout, or grade when the machine is less busy")
     if result.status == "oom" or any(marker in result.stderr for marker in _MEMORY):
         return (f"the probe ran out of memory importing numpy under the memory limit of "
-                f"{limits.memory_mb} MB. Output: {said}", "raise --memory")
+                f"{limits.memory_mb} MB. Output: {said}", "raise --memory (in MB)")
     if any(marker in result.stderr for marker in _DENIED):
         closed = unreachable_path(under_bwrap)
         if closed:
