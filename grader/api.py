@@ -15,15 +15,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import execute, expected, report
-from .collect import collect
+from .report import step as report
+from .collect.step import collect
 from .context import GradingContext
 from .errors import GraderUsageError, SandboxSelfTestError
-from .execute import limits_for, run_limits
-from .heldout import load_heldout
+from .run.step import limits_for, run_limits
+from .sandbox.selftest import sandbox_self_test
+from .testbank import cache
+from .testbank.heldout import load_heldout
 from .pipeline import grade_one, grader_error
-from .selftest import sandbox_self_test
-from .secret import load_secret
+from .testbank.secret import load_secret
 from .testbank import get_assignment
 
 GRADER_VERSION = "1"
@@ -104,7 +105,7 @@ def previous_record(out, sub, ctx):
 
 def _instructor_notebooks(assignment):
     """The release's protected notebook cells, or None without the assignment source."""
-    from .notebook_check import instructor_cells
+    from .notebook_check.step import instructor_cells
     if assignment.name != "cnn":
         return None
     try:
@@ -148,7 +149,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     BatchResult; students the grader failed have status ``grader_error`` and no score
     (``BatchResult.not_graded``). Raises GraderUsageError for bad arguments, and
     SandboxSelfTestError, before anyone is graded, when the sandbox's start-up
-    self-test (:func:`cnnkit.grader.selftest.sandbox_self_test`) fails.
+    self-test (:func:`cnnkit.grader.sandbox.selftest.sandbox_self_test`) fails.
     """
     start = time.perf_counter()
     try:
@@ -163,7 +164,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
     gradebook_writer = None
     if nbgrader is not None:
-        from .gradebook import check_course
+        from .report.gradebook import check_course
         gradebook_writer = check_course(nbgrader)
     secret_obj = load_secret(secret)
     limits = limits_for(timeout, int(memory_mb))
@@ -212,20 +213,6 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     return result
 
 
-def _warm_caches(ctx):
-    """Hidden cases and expected values of every group, computed once in this process."""
-    for g in ctx.assignment.groups:
-        for case in execute.cases_for(ctx, g.name):
-            expected.expected_for(ctx.assignment, ctx.secret.key, g.name, case.index)
-    return dict(execute._CASES), dict(expected._CACHE)
-
-
-def _install_caches(cases, values):
-    """Pool initializer: a worker starts with the parent's cases and expected values."""
-    execute._CASES.update(cases)
-    expected._CACHE.update(values)
-
-
 def _grade_all(ctx, todo, workers):
     """Yield each submission's record as it finishes (in a pool when ``workers > 1``)."""
     if workers == 1 or len(todo) <= 1:
@@ -234,7 +221,7 @@ def _grade_all(ctx, todo, workers):
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_install_caches, initargs=_warm_caches(ctx))
+                               initializer=cache.install, initargs=cache.snapshot(ctx))
     with pool:
         futures = {pool.submit(grade_one, ctx, sub): sub for sub in todo}
         for future in as_completed(futures):

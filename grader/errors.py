@@ -20,7 +20,7 @@ class GraderFault(RuntimeError):
 class SandboxSelfTestError(RuntimeError):
     """The sandbox's start-up self-test failed: nobody was graded.
 
-    ``result`` is the :class:`~cnnkit.grader.selftest.SelfTestResult`; the command
+    ``result`` is the :class:`~cnnkit.grader.sandbox.selftest.SelfTestResult`; the command
     line prints its message and exits with status 3.
     """
 

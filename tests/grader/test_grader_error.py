@@ -13,12 +13,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from cnnkit.grader import execute
+from cnnkit.grader.run import step as execute
 from cnnkit.grader.cli import main
 from cnnkit.grader.errors import GraderFault
-from cnnkit.grader.execute import check_started
-from cnnkit.grader.harness import READY
-from cnnkit.grader.sandbox import Limits, SandboxResult, python_argv, run_sandboxed
+from cnnkit.grader.run.step import check_started
+from cnnkit.grader.sandbox import HARNESS
+from cnnkit.grader.sandbox.harness import READY
+from cnnkit.grader.sandbox.isolation import (Limits, SandboxResult, python_argv,
+                                            run_sandboxed)
 
 FAULT_MARK = "inject_sandbox_fault.py"
 BROKEN_PYTHON = "/nonexistent/cnnkit-test/bin/python3"
@@ -117,7 +119,7 @@ def test_a_student_who_crashes_like_a_broken_sandbox_is_charged_for_it(
 def test_harness_failing_before_the_students_code_is_a_grader_fault(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    shutil.copyfile(execute.HARNESS, work / "harness.py")
+    shutil.copyfile(HARNESS, work / "harness.py")
     (work / "inputs").mkdir()  # the grader forgot the case's inputs
     (work / "job.json").write_text(json.dumps({"group_seconds": 10, "cases": [
         {"name": "g.000", "group": "g", "index": 0, "call": {"kind": "layer"}}]}))

@@ -1,0 +1,7 @@
+"""The grader's subcommands (``assign``, ``grade``, ``demo``), registered with the dispatcher."""
+
+
+def register(subparsers):
+    from . import assign_command, grade_command
+    assign_command.register(subparsers)
+    grade_command.register(subparsers)
