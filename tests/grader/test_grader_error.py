@@ -51,7 +51,7 @@ def grade(course, out, secret, *extra):
 def test_sandbox_failing_for_one_student_mid_batch_is_not_a_grade(
         tiny, tmp_path, builds, secret_file, capsys):
     nbapi = pytest.importorskip("nbgrader.api")
-    from cnnkit.grader.gradebook import HIDDEN_NOTEBOOK
+    from cnnkit.grader.report.gradebook import HIDDEN_NOTEBOOK
     course = tmp_path / "course"
     (course / "submitted").mkdir(parents=True)
     (course / "nbgrader_config.py").write_text("c = get_config()\n")
