@@ -151,51 +151,66 @@ def _why(result):
             f"sys.exit, os._exit or a crash?)." + said)
 
 
+def run_once(ctx, submission, cases, base):
+    """One sandbox run of ``cases``, in a freshly staged folder.
+
+    Fresh each time, so that nothing a crashed run left behind (a deleted harness,
+    edited inputs) can make the next one fail before the student's code, which
+    would pass for a fault of the grader's. Returns the SandboxResult, the
+    finished cases ``{(group, index): CaseRun}``, and the cases that started
+    but did not finish.
+    """
+    workdir = stage(ctx, submission, cases, base)
+    try:
+        write_job(workdir, cases, ctx.limits.wall_seconds)
+        result = run_sandboxed(workdir, python_argv("harness.py"),
+                               run_limits(ctx.limits, len({c.group for c in cases})))
+        check_started(ctx, result)
+        outdir = workdir / "outputs"
+        finished = {}
+        for case in cases:
+            found = read_case(outdir, case)
+            if found is not None:
+                finished[case.group, case.index] = found
+        started = [c for c in cases if (c.group, c.index) not in finished
+                   and (outdir / f"{case_name(c)}.started").exists()]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result, finished, started
+
+
 def run_cases(ctx, submission, cases, base):
     """Run ``cases`` (of one or more groups) in sandboxes; ``{(group, index): CaseRun}``."""
     done, crashes = {}, {}
     remaining = list(cases)
-    workdir = stage(ctx, submission, cases, base)
     isolation = ""
-    try:
-        while remaining:
-            n_groups = len({c.group for c in remaining})
-            write_job(workdir, remaining, ctx.limits.wall_seconds)
-            result = run_sandboxed(workdir, python_argv("harness.py"),
-                                   run_limits(ctx.limits, n_groups))
-            check_started(ctx, result)
-            isolation = result.isolation
-            outdir = workdir / "outputs"
-            for case in remaining:
-                finished = read_case(outdir, case)
-                if finished is not None:
-                    done[case.group, case.index] = finished
-            unfinished = [c for c in remaining if (c.group, c.index) not in done]
-            if not unfinished:
-                break
-            started = [c for c in unfinished if (outdir / f"{case_name(c)}.started").exists()]
-            if not started and result.status == "ok":
-                for c in unfinished:
-                    done[c.group, c.index] = CaseRun(c.index, "error", "the harness skipped this case")
-                break
-            # the case that was running, or the first one if the process died before any
-            culprit = started[0] if started else unfinished[0]
-            status = result.status if result.status in ("timeout", "oom") else "crashed"
-            done[culprit.group, culprit.index] = CaseRun(culprit.index, status, _why(result))
-            crashes[culprit.group] = crashes.get(culprit.group, 0) + 1
+    while remaining:
+        result, finished, started = run_once(ctx, submission, remaining, base)
+        isolation = result.isolation
+        done.update(finished)
+        unfinished = [c for c in remaining if (c.group, c.index) not in done]
+        if not unfinished:
+            break
+        if not started and result.status == "ok":
             for c in unfinished:
-                if c.group != culprit.group or (c.group, c.index) in done:
-                    continue
-                if status == "timeout":
-                    done[c.group, c.index] = CaseRun(
-                        c.index, "timeout", "not run: an earlier case used up the group's time limit")
-                elif crashes[c.group] > MAX_RESTARTS or not started:
-                    done[c.group, c.index] = CaseRun(
-                        c.index, "crashed", "not run: the sandbox ended abnormally too many "
-                        "times. " + _why(result))
-            remaining = [c for c in unfinished if (c.group, c.index) not in done]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+                done[c.group, c.index] = CaseRun(c.index, "error", "the harness skipped this case")
+            break
+        # the case that was running, or the first one if the process died before any
+        culprit = started[0] if started else unfinished[0]
+        status = result.status if result.status in ("timeout", "oom") else "crashed"
+        done[culprit.group, culprit.index] = CaseRun(culprit.index, status, _why(result))
+        crashes[culprit.group] = crashes.get(culprit.group, 0) + 1
+        for c in unfinished:
+            if c.group != culprit.group or (c.group, c.index) in done:
+                continue
+            if status == "timeout":
+                done[c.group, c.index] = CaseRun(
+                    c.index, "timeout", "not run: an earlier case used up the group's time limit")
+            elif crashes[c.group] > MAX_RESTARTS or not started:
+                done[c.group, c.index] = CaseRun(
+                    c.index, "crashed", "not run: the sandbox ended abnormally too many "
+                    "times. " + _why(result))
+        remaining = [c for c in unfinished if (c.group, c.index) not in done]
     return done, isolation
 
 

@@ -103,13 +103,23 @@ FAKE_SANDBOX_FAILURE = ("import os, sys\n"
                         "os._exit(127)\n")
 
 
+#: a student who deletes the harness and its inputs, then crashes: the restart must not
+#: fail before reaching their code (it would pass for the grader's fault)
+SABOTAGE = ("import glob, os\n"
+            "for _path in ['harness.py', 'job.json', *glob.glob('inputs/*')]:\n"
+            "    os.remove(_path)\n"
+            "os._exit(1)\n")
+
+
+@pytest.mark.parametrize("prefix", [FAKE_SANDBOX_FAILURE, SABOTAGE],
+                         ids=["fakes-a-broken-sandbox", "deletes-the-harness"])
 def test_a_student_who_crashes_like_a_broken_sandbox_is_charged_for_it(
-        tiny, tmp_path, builds, secret_file):
+        tiny, tmp_path, builds, secret_file, prefix):
     from cnnkit.grader.api import grade_submissions
     subs = tmp_path / "subs"
     shutil.copytree(builds["solution"], subs / "mallory")
     layers = subs / "mallory" / "nndl" / "conv_layers.py"
-    layers.write_text(FAKE_SANDBOX_FAILURE + layers.read_text())
+    layers.write_text(prefix + layers.read_text())
     result = grade_submissions(subs, tmp_path / "out", assignment="tiny", secret=secret_file)
     (record,) = result.records
     assert record["status"] == "graded" and record["total"] == 0 and result.not_graded == []
