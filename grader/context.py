@@ -44,7 +44,7 @@ class GradingContext:
     grader_key: str = ""      # changes when anything that affects scores changes (resume)
     notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
     isolation: str = ""       # what the batch's sandbox self-test found; other isolation
-                              # in a student's run is a grader fault (see execute.check_started)
+                              # in a student's run is a grader fault (run.step.check_started)
 
 
 @dataclass
