@@ -159,3 +159,26 @@ def test_student_files_cannot_run_before_the_harness_is_ready(tmp_path):
                                                                   wall_seconds=30))
     assert result.status == "ok" and result.stdout.startswith(READY), result.stderr
     assert python_argv("x.py")[:2] == [sys.executable, "-I"]
+
+
+def test_a_bug_in_a_step_is_a_grader_error_for_that_student(tiny, tmp_path, builds,
+                                                             secret_file, monkeypatch):
+    from cnnkit.grader import pipeline
+    from cnnkit.grader.api import grade_submissions
+    subs = tmp_path / "subs"
+    for student in ("alice", "bob"):
+        shutil.copytree(builds["solution"], subs / student)
+
+    def compare_with_a_bug(ctx, work):
+        if work.submission.student_id == "bob":
+            raise KeyError("a key the grader forgot")
+        return compare(ctx, work)
+    steps = list(pipeline.STEPS)
+    compare = steps[2]
+    steps[2] = compare_with_a_bug
+    monkeypatch.setattr(pipeline, "STEPS", tuple(steps))
+    result = grade_submissions(subs, tmp_path / "out", assignment="tiny", secret=secret_file)
+    assert result.not_graded == ["bob"]
+    bob = {r["student_id"]: r for r in result.records}["bob"]
+    assert bob["reason"].startswith("internal grader error (KeyError: 'a key the grader forgot')")
+    assert result.summary["students_by_status"] == {"graded": 1, "grader_error": 1}
