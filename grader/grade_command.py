@@ -69,6 +69,8 @@ def show(result, stream=None):
         line = f"  {r['student_id']}: {r['total']:g} / {r['max_total']:g}"
         print(line + (f" (ungradable: {r['reason']})" if r["status"] != "graded" else ""),
               file=stream)
+    if result.self_test is not None:
+        print(f"sandbox:  {result.self_test.isolation}", file=stream)
     print(f"grades:   {result.out / 'grades.csv'}", file=stream)
     print(f"summary:  {result.out / 'summary.json'}", file=stream)
     print(f"feedback: {result.out}/<student_id>/feedback.html", file=stream)
