@@ -52,6 +52,10 @@ def grader_error_record(ctx, sub, reason):
 
 def gradescope(record):
     """``results.json`` in Gradescope's autograder format."""
+    if record["status"] == "grader_error":  # no score: Gradescope must not record one
+        return {"execution_time": record["seconds"], "visibility": "visible", "tests": [],
+                "output": f"Not graded yet: the grader failed ({record['reason']}). This is "
+                          "not your fault; your instructor will re-run the grader."}
     tests = []
     for g in record["groups"]:
         lines = [g["note"]] if g.get("note") else []
@@ -61,10 +65,6 @@ def gradescope(record):
                       "status": "passed" if g["score"] >= g["max_score"] else "failed",
                       "output": "\n".join(lines), "visibility": "visible",
                       "extra_data": {"cases": g["cases"]}})
-    if record["status"] == "grader_error":  # no score: Gradescope must not record one
-        return {"execution_time": record["seconds"], "visibility": "visible", "tests": [],
-                "output": f"Not graded yet: the grader failed ({record['reason']}). This is "
-                          "not your fault; your instructor will re-run the grader."}
     output = "" if record["status"] == "graded" else f"Not graded: {record['reason']}"
     if record.get("notebook_edits"):
         output += ("\n" if output else "") + ("Protected notebook cells changed (they earn nothing "
