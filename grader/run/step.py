@@ -29,7 +29,7 @@ from ..errors import GraderFault
 from ..files import is_regular, regular_files
 from ..sandbox import HARNESS, Limits, run_sandboxed
 from ..sandbox.harness import READY
-from ..sandbox.isolation import make_work_root, python_argv
+from ..sandbox.isolation import MAX_LIMITS, make_work_root, python_argv
 from ..sandbox.kernels import kernels_for
 from ..testbank.cache import cases_for
 
@@ -216,8 +216,10 @@ def run_cases(ctx, submission, cases, base):
 
 def run_limits(limits, n_groups):
     """Limits of one sandbox run of ``n_groups`` groups, each with ``limits``' time budget."""
-    return dataclasses.replace(limits, wall_seconds=min(7200, limits.wall_seconds * n_groups + 10),
-                               cpu_seconds=min(3600, limits.cpu_seconds * n_groups + 10))
+    return dataclasses.replace(
+        limits,
+        wall_seconds=min(MAX_LIMITS["wall_seconds"], limits.wall_seconds * n_groups + 10),
+        cpu_seconds=min(MAX_LIMITS["cpu_seconds"], limits.cpu_seconds * n_groups + 10))
 
 
 def check_started(ctx, result):
