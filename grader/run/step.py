@@ -37,6 +37,8 @@ MAX_RESTARTS = 3
 #: largest .py file copied into a sandbox, and largest output file read back
 MAX_SOURCE_BYTES = 2 << 20
 MAX_OUTPUT_BYTES = 64 << 20
+#: most .py files, and bytes of them, copied into a sandbox
+MAX_SOURCE_FILES, MAX_SOURCES_TOTAL = 2000, 32 << 20
 
 
 @dataclass
@@ -59,11 +61,22 @@ class GroupRun:
 
 
 def copy_sources(folder, dest):
-    """Copy the ``.py`` files under ``folder`` into ``dest`` (regular files only, links never followed)."""
+    """Copy the ``.py`` files under ``folder`` into ``dest`` (regular files only, links never followed).
+
+    At most ``MAX_SOURCE_FILES`` files and ``MAX_SOURCES_TOTAL`` bytes, far below the
+    sandbox's folder limits: a submission too big for them would have its sandbox
+    stopped before the harness reached its code, passing for a fault of the grader's.
+    """
+    copied, total = 0, 0
     for rel in regular_files(folder):
         src = os.path.join(folder, rel)
-        if not rel.endswith(".py") or os.path.getsize(src) > MAX_SOURCE_BYTES:
+        if not rel.endswith(".py"):
             continue
+        size = os.path.getsize(src)
+        if (size > MAX_SOURCE_BYTES or copied >= MAX_SOURCE_FILES
+                or total + size > MAX_SOURCES_TOTAL):
+            continue
+        copied, total = copied + 1, total + size
         target = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(src, target)

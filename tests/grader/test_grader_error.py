@@ -182,3 +182,16 @@ def test_a_bug_in_a_step_is_a_grader_error_for_that_student(tiny, tmp_path, buil
     bob = {r["student_id"]: r for r in result.records}["bob"]
     assert bob["reason"].startswith("internal grader error (KeyError: 'a key the grader forgot')")
     assert result.summary["students_by_status"] == {"graded": 1, "grader_error": 1}
+
+
+def test_a_submission_too_big_for_the_sandbox_is_cut_to_size_not_a_grader_fault(
+        tmp_path, monkeypatch):
+    """Copied whole, it would fill the sandbox's folder before the harness is ready."""
+    monkeypatch.setattr(execute, "MAX_SOURCE_FILES", 3)
+    monkeypatch.setattr(execute, "MAX_SOURCES_TOTAL", 250)
+    student = tmp_path / "student"
+    student.mkdir()
+    for name, size in [("a.py", 100), ("b.py", 100), ("c.py", 100), ("d.py", 10), ("e.py", 10)]:
+        (student / name).write_text("#" * size)
+    execute.copy_sources(student, tmp_path / "copy")
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["a.py", "b.py", "d.py"]
