@@ -290,11 +290,17 @@ def missing_inputs(ctx, submission, group, case):
     if case.call["kind"] == "predict":
         if ctx.heldout is None:
             return f"cannot measure accuracy: {ctx.heldout_problem}"
-        if find_checkpoint(submission.folder, ctx.assignment.checkpoint) is None:
+        found = find_checkpoint(submission.folder, ctx.assignment.checkpoint)
+        if found is None:
             where = " or ".join(f"{b}.npz + {b}.json" for b in ctx.assignment.checkpoint)
             return (f"no challenge checkpoint found: expected {where}. Save your trained "
                     "model with utils.checkpoint.save_checkpoint(path, model, spec) as the "
                     "last notebook asks.")
+        size = sum((submission.folder / (found + s)).stat().st_size for s in (".npz", ".json"))
+        limit = ctx.limits.file_size_mb // 4  # room left for the held-out images and outputs
+        if size > limit << 20:
+            return (f"the challenge checkpoint {found}.npz is {size / (1 << 20):.0f} MB, over "
+                    f"the limit of {limit} MB: save only the model's parameters")
         return ""
     path = submission.folder / g.module_file
     if not is_regular(path):

@@ -195,3 +195,28 @@ def test_a_submission_too_big_for_the_sandbox_is_cut_to_size_not_a_grader_fault(
         (student / name).write_text("#" * size)
     execute.copy_sources(student, tmp_path / "copy")
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["a.py", "b.py", "d.py"]
+
+
+def test_a_checkpoint_too_big_for_the_sandbox_is_the_students_error(tmp_path, secret_file,
+                                                                     monkeypatch):
+    import dataclasses
+    from cnnkit.grader.api import grade_submissions
+    from cnnkit.grader.testbank import groups as testbank
+    from grader_helpers import add_rigged_checkpoint, write_fake_cifar
+    only = dataclasses.replace(testbank.CNN, name="acc",
+                               groups=(testbank.CNN.group("cifar10_accuracy"),))
+    monkeypatch.setitem(testbank.ASSIGNMENTS, "acc", only)
+    folder = tmp_path / "subs" / "dana"
+    (folder / "nndl").mkdir(parents=True)
+    add_rigged_checkpoint(folder)
+    with open(folder / "checkpoints" / "challenge.npz", "r+b") as handle:
+        handle.truncate(65 << 20)  # sparse: 65 MB on paper, nothing on disk
+    result = grade_submissions(tmp_path / "subs", tmp_path / "out", assignment="acc",
+                               secret=secret_file, data=write_fake_cifar(tmp_path / "d", [True]),
+                               heldout=10)
+    (record,) = result.records
+    assert record["status"] == "graded" and record["total"] == 0
+    case = record["groups"][0]["cases"][0]
+    assert case["status"] == "error"
+    assert case["message"] == ("case 0: the challenge checkpoint checkpoints/challenge.npz is 65 MB, "
+                               "over the limit of 64 MB: save only the model's parameters")
