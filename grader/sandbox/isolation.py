@@ -77,6 +77,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 SANDBOX_PATH = "/sandbox"
+#: how ``SandboxResult.isolation`` starts when bwrap did not isolate (limits and user only)
+FALLBACK_ISOLATION = "rlimits only:"
 UID_BASE = 1_800_000_000
 UID_SPAN = 4096  # also bounds the lock files kept in the lock folder
 
@@ -503,7 +505,7 @@ def _run_fallback(workdir, argv, limits, env, uid, as_root, reason):
         run = _supervise(command, status_r, status_w, limits, cwd=workdir,
                          env=_base_env(tmp, workdir, env), sweep=sweep,
                          rss_uid=uid if as_root else None)
-        isolation = (f"rlimits only: {reason}; {_who(as_root)}; no filesystem, process or "
+        isolation = (f"{FALLBACK_ISOLATION} {reason}; {_who(as_root)}; no filesystem, process or "
                      "network isolation")
         return _result(run, limits, isolation)
     finally:

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .namespaces import INSTALL_BWRAP, bwrap_problem
-from .isolation import Limits, make_work_root, python_argv, run_sandboxed
+from .namespaces import INSTALL_BWRAP, Problem, bwrap_problem
+from .isolation import (FALLBACK_ISOLATION, Limits, make_work_root, python_argv,
+                        run_sandboxed)
 
 PROBE = "cnnkit_selftest_probe.py"
 PROBE_OUTPUT = "cnnkit_selftest_probe.npz"
@@ -32,7 +33,7 @@ import numpy as np
 np.savez({PROBE_OUTPUT!r}, token=np.frombuffer(bytes.fromhex(sys.argv[1]), np.uint8),
          squares=np.arange(5) ** 2)
 """
-_FALLBACK = re.compile(r"^rlimits only: bwrap failed to start \((.*?)\);")
+_FALLBACK = re.compile(rf"^{re.escape(FALLBACK_ISOLATION)} bwrap failed to start \((.*?)\);")
 _DENIED = ("Permission denied", "cannot run", "cannot set the sandbox up", "No such file",
            "ModuleNotFoundError", "ImportError", "PermissionError")
 _MEMORY = ("MemoryError", "Cannot allocate memory", "out of memory", "failed to map segment",
@@ -120,7 +121,7 @@ def sandbox_self_test(limits=Limits(), runner=run_sandboxed):
     if result.status == "ok" and readback is None:
         return SelfTestResult(True, result.isolation, missing=_text(missing), seconds=seconds)
     reason, fix = _diagnose(result, readback, limits, result.isolation.startswith("bwrap:"))
-    if missing and not result.isolation.startswith("bwrap:"):
+    if missing:
         fix += f"; or {INSTALL_BWRAP}, which mounts the interpreter into the sandbox"
     return SelfTestResult(False, result.isolation, reason, fix, _text(missing), seconds)
 
@@ -130,11 +131,13 @@ def _text(problem):
 
 
 def _missing(isolation, as_root):
-    """Why bubblewrap is not isolating (a namespaces.Problem), or None when it is."""
-    if isolation.startswith("bwrap:"):
+    """Why the sandbox fell back to resource limits alone (a namespaces.Problem), or None
+    when it did not (bubblewrap, or a front end's own isolation)."""
+    if not isolation.startswith(FALLBACK_ISOLATION):
         return None
     found = _FALLBACK.match(isolation)
-    return bwrap_problem(found.group(1) if found else "", as_root)
+    return bwrap_problem(found.group(1) if found else "", as_root) or Problem(
+        isolation[len(FALLBACK_ISOLATION):].strip(), INSTALL_BWRAP)
 
 
 def _read_back(path, token):
