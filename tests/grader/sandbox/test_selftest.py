@@ -134,3 +134,20 @@ def test_no_bwrap_and_an_unreadable_interpreter_stop_the_batch_before_anyone_is_
     assert "or install bubblewrap" in done.stderr
     assert "bwrap missing (not found on PATH)" in done.stderr
     assert sorted(p.name for p in out.iterdir()) == []  # nobody graded, nothing written
+
+
+@as_root
+def test_root_without_bwrap_passes_and_says_what_full_isolation_lacks(tmp_path, monkeypatch):
+    """Root still switches to an unprivileged uid without bubblewrap: graded, with a warning."""
+    import dataclasses
+
+    def without_bwrap(workdir, argv, limits):
+        result = run_sandboxed(workdir, argv, limits)  # the probe runs for real
+        monkeypatch.setenv("PATH", str(tmp_path))  # and then bwrap is gone
+        return dataclasses.replace(result, isolation="rlimits only: bwrap missing (not found "
+                                   "on PATH); an unprivileged uid of its own, no capabilities")
+    result = sandbox_self_test(runner=without_bwrap)
+    assert result.ok, result.message()
+    assert result.missing.startswith("bubblewrap is not installed (no bwrap on PATH); to fix: "
+                                     "install bubblewrap")
+    assert "not fully isolated: bubblewrap is not installed" in result.message()
