@@ -1,4 +1,4 @@
-"""Pipeline step "sandbox": run the student's code on every hidden case, in sandboxes.
+"""Pipeline step "run": the student's code on every hidden case, in sandboxes.
 
 The parent makes a fresh folder holding only the student's ``.py`` files, the
 trusted ``harness.py``, ``job.json`` and the case inputs as ``.npz``, runs the
@@ -10,9 +10,14 @@ of the budgets, are the backstop). The accuracy group runs in a sandbox of its
 own, which also holds the checkpoint and the held-out images (never labels).
 
 A case that kills the process (``os._exit``, a segfault, the memory limit)
-costs only that case: the remaining cases run again in a fresh process, up to
-``MAX_RESTARTS`` times per group. After a timeout the rest of that group is
-not run (its time is used up); the other groups are.
+costs only that case: the remaining cases run again in a fresh process and a
+freshly staged folder, up to ``MAX_RESTARTS`` times per group. After a timeout
+the rest of that group is not run (its time is used up); the other groups are.
+
+A run that never reached the student's code (no ``READY`` line from the
+harness), or ran with other isolation than the batch's self-test found, is the
+grader's failure: :class:`~cnnkit.grader.errors.GraderFault`, and the student
+is recorded ``grader_error`` (see :func:`check_started`).
 """
 import dataclasses
 import json
