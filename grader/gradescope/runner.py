@@ -132,8 +132,23 @@ def self_test(layout):
     return SelfTest(result.status == "ok", result.isolation, gaps, log)
 
 
-def startup_check(layout):
-    """The one place the sandbox start-up self-test is called."""
+def startup_check(layout, config):
+    """The one place the sandbox start-up self-test is called.
+
+    First the grader's own self-test (:mod:`cnnkit.grader.sandbox.selftest`) in the sandbox
+    student code will get (the students' interpreter, the sandbox user, the configured
+    limits); then the probe of :func:`self_test` for what that sandbox can still reach.
+    """
+    from ..run.step import limits_for
+    from ..sandbox import run_sandboxed
+    from ..sandbox.selftest import sandbox_self_test
+    python, uid = str(layout.student_python), sandbox_uid()
+
+    def runner(workdir, argv, limits):
+        return run_sandboxed(workdir, [python, *argv[1:]], limits, python=python, uid=uid)
+    found = sandbox_self_test(limits_for(config["timeout"], config["memory_mb"]), runner)
+    if not found.ok:
+        return SelfTest(False, found.isolation, [], found.message())
     return self_test(layout)
 
 
@@ -148,7 +163,7 @@ def facts_of(config, check=None):
     return facts
 
 
-def build_context(layout, config, work):
+def build_context(layout, config, work, isolation):
     from ..context import GradingContext, HeldOut
     from ..run.step import limits_for
     from ..testbank.secret import load_secret
@@ -163,6 +178,7 @@ def build_context(layout, config, work):
     cells_file = private / "notebook-cells.json"
     cells = json.loads(cells_file.read_text()) if cells_file.is_file() else None
     return GradingContext(assignment=get_assignment(config["assignment"]), secret=secret,
+                          isolation=isolation,
                           limits=limits_for(config["timeout"], config["memory_mb"]),
                           out=work / "out", heldout=heldout, grader_key="gradescope",
                           notebooks=cells, python=str(layout.student_python),
@@ -182,7 +198,7 @@ def grade_upload(layout, config, check):
                               check.detail, facts)
     work = Path(tempfile.mkdtemp(prefix="cnnkit-gradescope-"))
     try:
-        ctx = build_context(layout, config, work)
+        ctx = build_context(layout, config, work, check.isolation)
         folder, problem = upload.prepare(layout.submission, work / "staging", ctx.assignment)
         sub = Submission("submission", folder, problem=problem)
         if folder is not None:
@@ -190,7 +206,7 @@ def grade_upload(layout, config, check):
         record = grade_one(ctx, sub)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if record["grader"] == "internal-error":
+    if record["status"] == "grader_error":
         return grader_failure(record["reason"], "", facts, record["seconds"])
     return from_record(record, facts, config.get("hidden_details", "after_due_date"))
 
@@ -231,7 +247,7 @@ def run_autograder(root=None):
     try:
         config = layout.config()
         facts = facts_of(config)
-        results = grade_upload(layout, config, startup_check(layout))
+        results = grade_upload(layout, config, startup_check(layout, config))
     except Exception as err:  # the grader failed: still a results.json, and why
         results = grader_failure(f"{type(err).__name__}: {err}", traceback.format_exc(), facts)
     results["execution_time"] = round(time.monotonic() - start, 1)
@@ -249,7 +265,8 @@ def main(argv=None):
                         help="only run the sandbox self-test and print what holds")
     args = parser.parse_args(argv)
     if args.check:
-        check = startup_check(Layout(Path(args.root) if args.root else default_root()))
+        layout = Layout(Path(args.root) if args.root else default_root())
+        check = startup_check(layout, layout.config())
         print(f"sandbox self-test: {'ok' if check.ok else 'FAILED'}\nisolation: "
               f"{check.isolation}")
         for gap in check.gaps:

@@ -91,7 +91,7 @@ def test_runner_reports_a_failed_sandbox_self_test(tmp_path, monkeypatch):
     (tmp_path / "source").mkdir()
     (tmp_path / "source" / runner.CONFIG).write_text(json.dumps(
         {"assignment": "cnn", "secret_fingerprint": "sha256:abc", "heldout": {"source": "x"}}))
-    monkeypatch.setattr(runner, "startup_check", lambda layout: runner.SelfTest(
+    monkeypatch.setattr(runner, "startup_check", lambda layout, config: runner.SelfTest(
         False, "rlimits only: ...", [], "[sandbox] cannot run python: Permission denied"))
     out = runner.run_autograder(tmp_path)
     assert out["score"] == 0.0 and out["extra_data"]["status"] == "grader_error"
