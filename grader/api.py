@@ -38,6 +38,7 @@ class BatchResult:
     summary: dict = field(default_factory=dict)
     graded: list = field(default_factory=list)     # ids graded by this run
     skipped: list = field(default_factory=list)    # ids resumed unchanged
+    class_report: object = None                    # class_report.ClassReport, or None
 
     def __repr__(self):
         return (f"BatchResult(out={str(self.out)!r}, students={len(self.records)}, "
@@ -113,7 +114,8 @@ def _progress(total, enabled):
 
 def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
                       memory_mb=2048, secret=None, nbgrader=None, data=None, heldout=1000,
-                      progress=False):
+                      progress=False, similarity_threshold=None, archive=None, roster=None,
+                      canvas_id=None):
     """Grade every submission under ``submissions``; write reports to ``out``.
 
     Parameters
@@ -132,6 +134,10 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         then the cnnkit cache); without data the accuracy group is an error.
     heldout : number of held-out test images for the accuracy test (10-10000).
     progress : show a progress bar (tqdm) over submissions.
+    similarity_threshold, archive, roster, canvas_id : for the class report written at the
+        end (``class.html``, copy detection, exports), see
+        :func:`cnnkit.grader.class_report.write_class_report`; ``archive`` is
+        ``{id: folder}``.
 
     Returns
     -------
@@ -148,6 +154,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     sub_root, out = check_folders(submissions, out)
     if secret is not None and sub_root in Path(secret).resolve().parents:
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
+    _check_class_report(similarity_threshold, roster)
     gradebook_writer = None
     if nbgrader is not None:
         from .gradebook import check_course
@@ -191,7 +198,35 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     result.summary = report.write_batch(ctx, result.records, timing)
     if gradebook_writer is not None:
         gradebook_writer(assign, result.records)
+    result.class_report = _class_report(
+        out, result, {s.student_id: s.folder for s in found if s.folder and not s.problem},
+        similarity_threshold=similarity_threshold, archive=archive, roster=roster,
+        canvas_id=canvas_id, progress=progress)
     return result
+
+
+def _check_class_report(threshold, roster):
+    from .exports import read_roster
+    from .similarity import check_threshold
+    try:
+        if threshold is not None:
+            check_threshold(threshold)
+        if roster is not None:
+            read_roster(roster)
+    except ValueError as err:
+        raise GraderUsageError(str(err)) from None
+
+
+def _class_report(out, result, folders, **options):
+    """The class report of the batch; a failure there is reported, never loses the grades."""
+    from .class_report import write_class_report
+    try:
+        return write_class_report(out, result.records, result.summary, submissions=folders,
+                                  threshold=options.pop("similarity_threshold"), **options)
+    except Exception as err:  # the grades are written: say what is missing and go on
+        print(f"cnnkit grade: class report not written ({type(err).__name__}: {err}); "
+              f"run cnnkit report {out} to retry", file=sys.stderr)
+        return None
 
 
 def _warm_caches(ctx):
