@@ -145,6 +145,8 @@ def _similarity(data):
     if data is None:
         return ("<h2 id='similarity'>Copy detection</h2><p>Not run for this report (run "
                 "<code>cnnkit report OUT --submissions SUBMISSIONS</code>).</p>")
+    if "missing" in data:
+        return f"<h2 id='similarity'>Copy detection</h2><p class='note'>{_e(data['missing'])}</p>"
     flagged = [p for p in data["pairs"] if p["flagged"]]
     parts = ["<h2 id='similarity'>Copy detection</h2>",
              f"<p>{data['students']} students' own code (the functions they wrote, the "

@@ -112,18 +112,21 @@ def write_class_report(out, records=None, summary=None, submissions=None, archiv
         write_text(out / "canvas.csv", report.canvas.text)
         report.files.append("canvas.csv")
     data = None
-    if submissions is not None:
+    if submissions is not None and not similarity.available():
+        data = {"missing": "copy detection needs the copydetect package: "
+                           "pip install 'cnnkit[grader]'"}
+    elif submissions is not None:
         result = similarity.detect(submissions, archive,
                                    threshold if threshold is not None else similarity.THRESHOLD,
                                    progress=progress)
         data = similarity_data(result)
         write_json(out / "similarity.json", data)
-    elif (out / "similarity.json").is_file():
+    elif submissions is None and (out / "similarity.json").is_file():
         data = json.loads((out / "similarity.json").read_text())
         if threshold is not None:
             data = reflag(data, threshold)
             write_json(out / "similarity.json", data)
-    if data is not None:
+    if data is not None and "pairs" in data:
         write_text(out / "similarity.csv", similarity_csv(data))
         report.files.append("similarity.csv")
         report.flagged = [(p["student_a"], p["student_b"], p["score"])

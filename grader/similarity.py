@@ -93,6 +93,15 @@ class SimilarityResult:
                 f"threshold={self.threshold}, seconds={self.seconds:.1f})")
 
 
+def available():
+    """Whether copydetect is installed (it comes with the ``grader`` extra)."""
+    try:
+        import copydetect  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def check_threshold(value):
     """The threshold as a float in (0, 1]; ValueError naming the value otherwise."""
     try:

@@ -485,7 +485,11 @@ def heidi_from_bob():
     names = {"s": "step", "p": "padding", "num": "batch", "chans": "depth", "height": "rows",
              "width": "cols", "nfilt": "kernels", "fh": "kh", "fw": "kw", "oh": "out_h",
              "ow": "out_w", "r": "y", "q": "z", "u": "dy", "v": "dx_", "total": "acc",
-             "best": "top_val", "bu": "arg_y", "bv": "arg_x", "g": "upstream", "val": "cand"}
+             "best": "top_val", "bu": "arg_y", "bv": "arg_x", "g": "upstream", "val": "cand",
+             "x": "inp", "w": "kern", "b": "bias", "dout": "grad_out", "cache": "saved",
+             "conv_param": "cp", "pool_param": "pp", "n": "img", "f": "k", "c": "ch",
+             "row": "yy", "col": "xx", "ph": "win_h", "pw": "win_w", "stride": "hop",
+             "out": "result", "dx": "grad_in", "dw": "grad_w", "db": "grad_b", "_": "unused"}
     comments = ["# Convolution done the slow way, one product at a time.",
                 "# Gradient of the max: it goes to the winning entry only.",
                 "# Work out the output shape first."]
