@@ -5,6 +5,7 @@ global pyplot state or GUI backend is involved.
 """
 import io
 import math
+import re
 
 from matplotlib.figure import Figure
 
@@ -19,7 +20,7 @@ def svg(fig):
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
 
 
 def _rate_colour(rate):

@@ -43,6 +43,8 @@ GUARANTEE = 30
 THRESHOLD = 0.6
 #: own code shorter than this many normalised characters is not compared (too little to judge)
 MIN_CHARS = 200
+#: student files larger than this are not read (no handwritten module is near it)
+MAX_FILE_BYTES = 1_000_000
 #: pairs approximately below ``THRESHOLD * PREFILTER`` are not compared exactly
 PREFILTER = 0.5
 
@@ -159,10 +161,13 @@ def own_code(student, folder, given):
         if not is_regular(path):
             problems.append(f"{relpath} missing")
             continue
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.append(f"{relpath} is larger than {MAX_FILE_BYTES // 1000} kB")
+            continue
         try:
             mine = _top_functions(path.read_text(encoding="utf-8", errors="replace"))
-        except (SyntaxError, ValueError) as err:
-            problems.append(f"{relpath} is not valid Python ({err})")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+            problems.append(f"{relpath} could not be parsed ({type(err).__name__}: {err})")
             continue
         theirs = _top_functions(release_text)
         for name in sorted(mine):
