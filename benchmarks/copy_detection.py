@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "grader")
 
 from honest_students import HONEST, _replace_functions  # noqa: E402
 
-from cnnkit.grader.assign import build_package  # noqa: E402
-from cnnkit.grader.demo import source_dir  # noqa: E402
-from cnnkit.grader.similarity import detect  # noqa: E402
+from cnnkit.grader.release.build import build_package  # noqa: E402
+from cnnkit.grader.release.layout import source_dir  # noqa: E402
+from cnnkit.grader.report.similarity import detect  # noqa: E402
 
 
 def pool():

@@ -15,14 +15,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import execute, expected, report
-from .collect import collect
+from .report import step as report
+from .collect.step import collect
 from .context import GradingContext
 from .errors import GraderUsageError
-from .execute import limits_for
-from .heldout import load_heldout
+from .run.step import limits_for
+from .testbank import cache
+from .testbank.heldout import load_heldout
 from .pipeline import grade_one
-from .secret import load_secret
+from .testbank.secret import load_secret
 from .testbank import get_assignment
 
 GRADER_VERSION = "1"
@@ -95,7 +96,7 @@ def previous_record(out, sub, ctx):
 
 def _instructor_notebooks(assignment):
     """The release's protected notebook cells, or None without the assignment source."""
-    from .notebook_check import instructor_cells
+    from .notebook_check.step import instructor_cells
     if assignment.name != "cnn":
         return None
     try:
@@ -136,7 +137,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     progress : show a progress bar (tqdm) over submissions.
     similarity_threshold, archive, roster, canvas_id : for the class report written at the
         end (``class.html``, copy detection, exports), see
-        :func:`cnnkit.grader.class_report.write_class_report`; ``archive`` is
+        :func:`cnnkit.grader.report.class_report.write_class_report`; ``archive`` is
         ``{id: folder}``.
 
     Returns
@@ -157,7 +158,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     _check_class_report(similarity_threshold, roster)
     gradebook_writer = None
     if nbgrader is not None:
-        from .gradebook import check_course
+        from .report.gradebook import check_course
         gradebook_writer = check_course(nbgrader)
     secret_obj = load_secret(secret)
     found = collect(sub_root, assign)
@@ -206,8 +207,8 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
 
 
 def _check_class_report(threshold, roster):
-    from .exports import read_roster
-    from .similarity import check_threshold
+    from .report.exports import read_roster
+    from .report.similarity import check_threshold
     try:
         if threshold is not None:
             check_threshold(threshold)
@@ -219,7 +220,7 @@ def _check_class_report(threshold, roster):
 
 def _class_report(out, result, folders, **options):
     """The class report of the batch; a failure there is reported, never loses the grades."""
-    from .class_report import write_class_report
+    from .report.class_report import write_class_report
     try:
         return write_class_report(out, result.records, result.summary, submissions=folders,
                                   threshold=options.pop("similarity_threshold"), **options)
@@ -227,20 +228,6 @@ def _class_report(out, result, folders, **options):
         print(f"cnnkit grade: class report not written ({type(err).__name__}: {err}); "
               f"run cnnkit report {out} to retry", file=sys.stderr)
         return None
-
-
-def _warm_caches(ctx):
-    """Hidden cases and expected values of every group, computed once in this process."""
-    for g in ctx.assignment.groups:
-        for case in execute.cases_for(ctx, g.name):
-            expected.expected_for(ctx.assignment, ctx.secret.key, g.name, case.index)
-    return dict(execute._CASES), dict(expected._CACHE)
-
-
-def _install_caches(cases, values):
-    """Pool initializer: a worker starts with the parent's cases and expected values."""
-    execute._CASES.update(cases)
-    expected._CACHE.update(values)
 
 
 def _grade_all(ctx, todo, workers):
@@ -251,7 +238,7 @@ def _grade_all(ctx, todo, workers):
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_install_caches, initargs=_warm_caches(ctx))
+                               initializer=cache.install, initargs=cache.snapshot(ctx))
     with pool:
         futures = {pool.submit(grade_one, ctx, sub): sub for sub in todo}
         for future in as_completed(futures):

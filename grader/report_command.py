@@ -39,7 +39,7 @@ def register(subparsers):
 
 def code_folders(folder, what, assignment="cnn"):
     """``{student_id: folder holding nndl/}`` of a batch laid out as ``cnnkit grade`` reads it."""
-    from .collect import package_root, student_folders
+    from .collect.step import package_root, student_folders
     from .testbank import get_assignment
     root = Path(folder)
     if not root.is_dir():
@@ -56,7 +56,7 @@ def code_folders(folder, what, assignment="cnn"):
 
 def class_report_settings(args, assignment="cnn"):
     """Check the shared options; GraderUsageError naming the bad one."""
-    from . import exports, similarity
+    from .report import exports, similarity
     if args.similarity_threshold is not None:
         try:
             similarity.check_threshold(args.similarity_threshold)
@@ -87,7 +87,7 @@ def show(report, stream=None):
 
 
 def run_report(args):
-    from .class_report import load_out, write_class_report
+    from .report.class_report import load_out, write_class_report
     try:
         records, summary = load_out(args.out)
         settings = class_report_settings(args, summary.get("assignment", "cnn"))

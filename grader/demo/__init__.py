@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import GraderUsageError
+from ..release.layout import source_dir
 from . import mistakes
 
 #: (path, old, new) edits that make the hostile demo student
@@ -29,15 +29,6 @@ HOSTILE = (
 )
 DEMO_MISTAKES = ("wrong_padding", "missing_bias_gradient", "pool_gradient_everywhere",
                  "reg_missing_W2")
-
-
-def source_dir():
-    """The ``cnn`` assignment source of this checkout."""
-    path = Path(__file__).resolve().parents[2] / "assignments" / "source" / "cnn"
-    if not (path / "assignment.json").is_file():
-        raise GraderUsageError(f"the demo needs the assignment source, not found at {path}; "
-                               "run it from a checkout of cnnkit (pip install -e .)")
-    return path
 
 
 def _patch(folder, path, old, new):
@@ -59,7 +50,7 @@ def save_untrained_checkpoint(folder):
 
 def generate_demo(folder):
     """Write the demo students into ``folder``; returns their ids."""
-    from ..assign import build_package
+    from ..release.build import build_package
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         solution = Path(tmp) / "solution"
@@ -93,7 +84,7 @@ def generate_batch(folder, n=50):
     The correct ones carry an untrained checkpoint, so the accuracy test runs too. Returns
     their ids. Used for the submissions-per-minute figure in the grader README.
     """
-    from ..assign import build_package
+    from ..release.build import build_package
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         builds = {"correct": Path(tmp) / "solution", "stub": Path(tmp) / "stub"}

@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from cnnkit.grader import testbank
-from cnnkit.grader.assign import build_package
-from cnnkit.grader.demo import source_dir
+from cnnkit.grader.testbank import groups as testbank
+from cnnkit.grader.release.build import build_package
+from cnnkit.grader.release.layout import source_dir
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from grader_helpers import (CONSISTENT_FAKES, CRASH_ONE_CASE, FAST_LAYER_CHEATS, SECRET,
                             add_rigged_checkpoint, edit_notebooks, write_fake_cifar)

@@ -1,0 +1,302 @@
+"""Copy detection: winnowing fingerprints of the code each student wrote, compared pairwise.
+
+What is compared is a student's *own code*: in each file of the release that
+holds stubs, every function or method whose text differs from the release's
+(the stubs they filled in and the helpers they added), one after another in
+file and name order. Functions left as the release gave them count for nobody,
+and the fingerprints of the release's files (the given code: docstrings,
+signatures, given lines) are removed as boilerplate, so the shared starting
+point never looks like copying. The release is built from the assignment
+source, never retyped.
+
+Fingerprints are copydetect's (MIT): pygments tokens with every identifier
+replaced by one letter, comments and whitespace dropped, k-gram hashes
+winnowed (Schleimer, Wilkerson and Aiken's MOSS algorithm). Renamed
+variables, rewritten comments, reflowed whitespace and reordered functions
+therefore leave the fingerprints of a copy unchanged.
+
+A matrix product of the students' fingerprint sets gives every pair's count of
+shared fingerprints; only pairs sharing at least half the threshold of the
+smaller set are compared exactly (copydetect's ``compare_files``), which
+scores a pair by the larger of the two shares of each student's code covered
+by matching regions. A flagged pair is evidence for a person to review: it
+never changes a grade.
+"""
+import ast
+import io
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..files import is_regular
+
+#: smallest run of matching normalised characters that counts (copydetect's noise threshold)
+NOISE = 25
+#: a match this long is always found (guarantee threshold; the winnowing window follows)
+GUARANTEE = 30
+#: pairs scoring this or more are flagged, unless the caller says otherwise
+THRESHOLD = 0.6
+#: own code shorter than this many normalised characters is not compared (too little to judge)
+MIN_CHARS = 200
+#: student files larger than this are not read (no handwritten module is near it)
+MAX_FILE_BYTES = 1_000_000
+#: pairs approximately below ``THRESHOLD * PREFILTER`` are not compared exactly
+PREFILTER = 0.5
+
+
+@dataclass
+class OwnCode:
+    """One student's own functions as one text, and where each function sits in it."""
+    student: str
+    text: str
+    spans: list = field(default_factory=list)   # (start, end, "file:qualname")
+
+    def functions_at(self, slices):
+        """Names of the functions that the character ``slices`` (2 x n) touch."""
+        names = set()
+        for start, end in zip(*slices):
+            names.update(name for s, e, name in self.spans if start < e and s < end)
+        return sorted(names)
+
+
+@dataclass
+class Pair:
+    """Two students (or a student and an archived submission) and how alike their code is."""
+    student_a: str
+    student_b: str
+    score: float
+    functions: list
+    slices_a: list = field(default_factory=list)   # [[start, end], ...] in a's own code
+    slices_b: list = field(default_factory=list)
+    flagged: bool = False
+
+
+@dataclass
+class SimilarityResult:
+    """Pairs compared exactly (highest score first), students left out and why, timing."""
+    threshold: float
+    pairs: list = field(default_factory=list)
+    codes: dict = field(default_factory=dict)      # id -> OwnCode of everyone compared
+    left_out: dict = field(default_factory=dict)   # id -> reason
+    seconds: float = 0.0
+    compared_pairs: int = 0
+
+    @property
+    def flagged(self):
+        return [p for p in self.pairs if p.flagged]
+
+    def __repr__(self):
+        return (f"SimilarityResult(students={len(self.codes)}, flagged={len(self.flagged)}, "
+                f"threshold={self.threshold}, seconds={self.seconds:.1f})")
+
+
+def available():
+    """Whether copydetect is installed (it comes with the ``grader`` extra)."""
+    try:
+        import copydetect  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_threshold(value):
+    """The threshold as a float in (0, 1]; ValueError naming the value otherwise."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"similarity threshold must be a number in (0, 1], got {value!r}") from None
+    if not 0 < value <= 1:
+        raise ValueError(f"similarity threshold must be in (0, 1], got {value}")
+    return value
+
+
+# ------------------------------------------------------------------ the given code
+
+def given_code(source=None):
+    """``{relpath: text}`` of the release files that hold stubs, built from the source."""
+    from ..release.layout import source_dir
+    source = Path(source or source_dir())
+    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in source.rglob("*.py")))
+    return dict(_release_files(str(source), stamp))
+
+
+@lru_cache(maxsize=2)
+def _release_files(source, stamp):
+    from ..release.build import build_package
+    with tempfile.TemporaryDirectory() as tmp:
+        report = build_package(source, Path(tmp) / "release", solutions=False)
+        files = sorted({key.split(":", 1)[0] for key in report.stubs})
+        return tuple((f, (Path(tmp) / "release" / f).read_text()) for f in files)
+
+
+def _top_functions(text):
+    """``{qualname: source}`` of module-level functions and of methods of module-level classes."""
+    tree = ast.parse(text)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = _segment(text, node)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[f"{node.name}.{item.name}"] = _segment(text, item)
+    return found
+
+
+def _segment(text, node):
+    """A function's source, dedented (methods read like functions)."""
+    return textwrap.dedent(ast.get_source_segment(text, node, padded=True)).strip("\n")
+
+
+def own_code(student, folder, given):
+    """The :class:`OwnCode` of the submission in ``folder``, or a reason it has none (a str)."""
+    parts, spans, pos, problems = [], [], 0, []
+    for relpath, release_text in given.items():
+        path = Path(folder) / relpath
+        if not is_regular(path):
+            problems.append(f"{relpath} missing")
+            continue
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.append(f"{relpath} is larger than {MAX_FILE_BYTES // 1000} kB")
+            continue
+        try:
+            mine = _top_functions(path.read_text(encoding="utf-8", errors="replace"))
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+            problems.append(f"{relpath} could not be parsed ({type(err).__name__}: {err})")
+            continue
+        theirs = _top_functions(release_text)
+        for name in sorted(mine):
+            if mine[name].strip() == (theirs.get(name) or "").strip():
+                continue
+            chunk = f"# {relpath}: {name}\n{mine[name].strip()}\n\n"
+            spans.append((pos, pos + len(chunk), f"{relpath}:{name}"))
+            parts.append(chunk)
+            pos += len(chunk)
+    if not parts:
+        return "; ".join(problems) or "no function differs from the release"
+    return OwnCode(student, "".join(parts), spans)
+
+
+# ------------------------------------------------------------------ fingerprints
+
+def _window():
+    return GUARANTEE - NOISE + 1
+
+
+def boilerplate_hashes(given):
+    """Every k-gram hash of the release's files: matches there are the given code, not copying."""
+    from copydetect.utils import filter_code, hashed_kgrams
+    hashes = [hashed_kgrams(filter_code(text, "given.py", "python")[0], NOISE)
+              for text in given.values()]
+    return np.unique(np.concatenate(hashes)) if hashes else np.array([], dtype=np.int64)
+
+
+def fingerprint(code, boilerplate):
+    from copydetect import CodeFingerprint
+    return CodeFingerprint(f"{code.student}.py", NOISE, _window(), boilerplate=boilerplate,
+                           language="python", fp=io.StringIO(code.text))
+
+
+def _shared_counts(prints_a, prints_b):
+    """Matrix of how many fingerprints each print of ``a`` shares with each of ``b``."""
+    vocabulary = {}
+    for p in prints_a + prints_b:
+        for h in p.hashes:
+            vocabulary.setdefault(h, len(vocabulary))
+
+    def matrix(prints):
+        m = np.zeros((len(prints), max(len(vocabulary), 1)), dtype=np.float32)
+        for row, p in enumerate(prints):
+            m[row, [vocabulary[h] for h in p.hashes]] = 1
+        return m
+    ma = matrix(prints_a)
+    return ma @ (ma if prints_b is prints_a else matrix(prints_b)).T
+
+
+def _candidates(prints_a, prints_b, threshold, same):
+    counts = _shared_counts(prints_a, prints_a if same else prints_b)
+    sizes_a = np.array([max(len(p.hashes), 1) for p in prints_a], dtype=np.float32)
+    sizes_b = np.array([max(len(p.hashes), 1) for p in prints_b], dtype=np.float32)
+    near = counts / np.minimum(sizes_a[:, None], sizes_b[None, :]) >= threshold * PREFILTER
+    if same:  # each pair once, nobody with themselves
+        near &= np.triu(np.ones_like(near), 1)
+    return np.argwhere(near)
+
+
+def _as_list(slices):
+    return [[int(s), int(e)] for s, e in zip(*slices)] if len(slices[0]) else []
+
+
+def compare(code_a, print_a, code_b, print_b, threshold):
+    """The :class:`Pair` of two students' own code (copydetect's ``compare_files``)."""
+    from copydetect import compare_files
+    _, (sim_a, sim_b), (slices_a, slices_b) = compare_files(print_a, print_b)
+    score = round(float(max(sim_a, sim_b)), 3)
+    functions = sorted(set(code_a.functions_at(slices_a)) | set(code_b.functions_at(slices_b)))
+    return Pair(code_a.student, code_b.student, score, functions, _as_list(slices_a),
+                _as_list(slices_b), flagged=score >= threshold)
+
+
+def _collect(folders, given, prefix, result):
+    codes = {}
+    for student, folder in sorted(folders.items()):
+        code = own_code(prefix + student, folder, given)
+        if isinstance(code, str):
+            result.left_out[prefix + student] = code
+        else:
+            codes[prefix + student] = code
+    return codes
+
+
+def detect(submissions, archive=None, threshold=THRESHOLD, given=None, progress=False):
+    """Compare every pair of ``submissions``, and each of them with every ``archive`` entry.
+
+    Parameters
+    ----------
+    submissions : ``{student_id: folder}`` of this batch.
+    archive : ``{id: folder}`` of earlier submissions (compared with this batch only, never
+        among themselves); their ids appear as ``archive:<id>``.
+    threshold : score from which a pair is flagged, in (0, 1].
+    given : ``{relpath: release text}``; default :func:`given_code` of the assignment source.
+    progress : show progress bars (tqdm) for fingerprinting and comparing.
+
+    Returns
+    -------
+    SimilarityResult, pairs sorted by score, highest first.
+    """
+    from tqdm import tqdm
+    threshold = check_threshold(threshold)
+    start = time.perf_counter()
+    given = given_code() if given is None else given
+    result = SimilarityResult(threshold)
+    current = _collect(submissions, given, "", result)
+    older = _collect(archive or {}, given, "archive:", result)
+    boilerplate = boilerplate_hashes(given)
+    prints = {}
+    everyone = {**current, **older}
+    for key, code in tqdm(everyone.items(), desc="fingerprints", unit="student",
+                          disable=not progress):
+        prints[key] = fingerprint(code, boilerplate)
+        if len(prints[key].filtered_code) < MIN_CHARS:
+            result.left_out[key] = (f"own code too short to compare "
+                                    f"({len(prints[key].filtered_code)} normalised characters)")
+            del prints[key]
+    result.codes = {k: everyone[k] for k in prints}
+    ids_now = [k for k in current if k in prints]
+    ids_old = [k for k in older if k in prints]
+    now = [prints[k] for k in ids_now]
+    todo = [(ids_now[i], ids_now[j]) for i, j in _candidates(now, now, threshold, True)]
+    if ids_old:
+        old = [prints[k] for k in ids_old]
+        todo += [(ids_now[i], ids_old[j]) for i, j in _candidates(now, old, threshold, False)]
+    for a, b in tqdm(todo, desc="comparing", unit="pair", disable=not progress):
+        result.pairs.append(compare(everyone[a], prints[a], everyone[b], prints[b], threshold))
+    result.compared_pairs = len(todo)
+    result.pairs.sort(key=lambda p: (-p.score, p.student_a, p.student_b))
+    result.seconds = time.perf_counter() - start
+    return result
