@@ -9,8 +9,10 @@ import html
 
 from . import class_plots, class_stats
 
-#: side-by-side views shown for at most this many flagged pairs (the CSV lists them all)
-MAX_SIDE_BY_SIDE = 50
+#: flagged pairs listed in the page (similarity.csv lists them all)
+MAX_PAIRS_LISTED = 200
+#: partners named per student in the students' table
+MAX_PARTNERS = 5
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:72em;margin:2em auto;padding:0 1em;
 color:#222}h1{font-size:1.6em}h2{margin-top:2em;border-bottom:2px solid #ddd}
@@ -161,15 +163,18 @@ def _similarity(data):
     if not flagged:
         parts.append("<p>No pair reached the threshold.</p>")
         return "".join(parts)
-    rows = [[f"<a href='#pair{k}'>{_e(p['student_a'])}</a>", _e(p["student_b"]),
+    shown = [p for p in flagged if p["slices_a"]]
+    rows = [[f"<a href='#pair{k}'>{_e(p['student_a'])}</a>" if p in shown
+             else _e(p["student_a"]), _e(p["student_b"]),
              f"<span class='flag'>{p['score']:.2f}</span>", _e(", ".join(p["functions"]))]
-            for k, p in enumerate(flagged)]
+            for k, p in enumerate(flagged[:MAX_PAIRS_LISTED])]
     parts.append(_table(["student", "alike", "score", "overlapping functions"], rows,
                         numeric=(2,)))
-    if len(flagged) > MAX_SIDE_BY_SIDE:
-        parts.append(f"<p class='note'>Side by side below: the first {MAX_SIDE_BY_SIDE} of "
-                     f"{len(flagged)} flagged pairs.</p>")
-    for k, p in enumerate(flagged[:MAX_SIDE_BY_SIDE]):
+    if len(flagged) > len(shown):
+        parts.append(f"<p class='note'>{len(flagged)} flagged pairs; listed above: the first "
+                     f"{min(len(flagged), MAX_PAIRS_LISTED)}, side by side below: the first "
+                     f"{len(shown)} (all in similarity.csv).</p>")
+    for k, p in enumerate(shown):
         a, b = data["codes"][p["student_a"]], data["codes"][p["student_b"]]
         parts.append(f"<h3 id='pair{k}'>{_e(p['student_a'])} and {_e(p['student_b'])}: "
                      f"{p['score']:.2f}</h3><div class='pair'>"
@@ -188,7 +193,9 @@ def _students(records, data):
     rows = []
     for r in records:
         points = {g["name"]: g["score"] for g in r["groups"]}
-        alike = ", ".join(flagged.get(r["student_id"], []))
+        partners = flagged.get(r["student_id"], [])
+        alike = ", ".join(partners[:MAX_PARTNERS]) + (
+            f" and {len(partners) - MAX_PARTNERS} more" if len(partners) > MAX_PARTNERS else "")
         rows.append([_link(r["student_id"]), _e(r["status"]), f"{r['total']:g}",
                      *(f"{points.get(n, 0):g}" for n in names), f"{r['seconds']:.1f}",
                      f"<span class='flag'>{_e(alike)}</span>" if alike else ""])

@@ -61,7 +61,8 @@ def similarity_csv(data):
 
 def similarity_data(result):
     """The JSON form of a :class:`~cnnkit.grader.report.similarity.SimilarityResult`."""
-    shown = {p.student_a for p in result.pairs} | {p.student_b for p in result.pairs}
+    shown = {p.student_a for p in result.pairs if p.slices_a} | {
+        p.student_b for p in result.pairs if p.slices_a}
     return {"threshold": result.threshold, "compared_pairs": result.compared_pairs,
             "seconds": round(result.seconds, 2), "students": len(result.codes),
             "floor": result.threshold * similarity.PREFILTER, "left_out": result.left_out,

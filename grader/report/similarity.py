@@ -16,10 +16,11 @@ variables, rewritten comments, reflowed whitespace and reordered functions
 therefore leave the fingerprints of a copy unchanged.
 
 A matrix product of the students' fingerprint sets gives every pair's count of
-shared fingerprints; only pairs sharing at least half the threshold of the
-smaller set are compared exactly (copydetect's ``compare_files``), which
-scores a pair by the larger of the two shares of each student's code covered
-by matching regions. A flagged pair is evidence for a person to review: it
+shared fingerprints; only pairs sharing at least ``PREFILTER`` times the
+threshold of the smaller set are compared exactly: a pair scores copydetect's measure, the
+larger of the two shares of each student's code covered by matching k-grams
+(computed on arrays here; copydetect's ``compare_files`` finds the matching
+regions of flagged pairs for the side-by-side view). A flagged pair is evidence for a person to review: it
 never changes a grade.
 """
 import ast
@@ -43,10 +44,12 @@ GUARANTEE = 30
 THRESHOLD = 0.6
 #: own code shorter than this many normalised characters is not compared (too little to judge)
 MIN_CHARS = 200
+#: the most alike pairs get their matching regions found, for the side-by-side view
+HIGHLIGHTED = 50
 #: student files larger than this are not read (no handwritten module is near it)
 MAX_FILE_BYTES = 1_000_000
 #: pairs approximately below ``THRESHOLD * PREFILTER`` are not compared exactly
-PREFILTER = 0.5
+PREFILTER = 0.4
 
 
 @dataclass
@@ -55,13 +58,6 @@ class OwnCode:
     student: str
     text: str
     spans: list = field(default_factory=list)   # (start, end, "file:qualname")
-
-    def functions_at(self, slices):
-        """Names of the functions that the character ``slices`` (2 x n) touch."""
-        names = set()
-        for start, end in zip(*slices):
-            names.update(name for s, e, name in self.spans if start < e and s < end)
-        return sorted(names)
 
 
 @dataclass
@@ -196,23 +192,58 @@ def boilerplate_hashes(given):
     return np.unique(np.concatenate(hashes)) if hashes else np.array([], dtype=np.int64)
 
 
+class Print:
+    """A student's copydetect fingerprint, with its hashes as arrays for fast pair scores."""
+
+    def __init__(self, code, boilerplate):
+        from copydetect import CodeFingerprint
+        self.code = code
+        self.fp = CodeFingerprint(f"{code.student}.py", NOISE, _window(), boilerplate=boilerplate,
+                                  language="python", fp=io.StringIO(code.text))
+        entries = sorted((h, i) for h, where in self.fp.hash_idx.items() for i in where)
+        self.entry_hash = np.array([h for h, _ in entries], dtype=np.int64)
+        self.entry_pos = np.array([i for _, i in entries], dtype=np.int64)
+        self.hashes = np.unique(self.entry_hash)
+        self.function_starts = self._function_starts()
+
+    def _function_starts(self):
+        """Where each function of the own code starts in the normalised text."""
+        n = len(self.fp.filtered_code)
+        offsets = self.fp.offsets
+        filtered = np.arange(n + 1)
+        raw = filtered if not len(offsets) else filtered + offsets[:, 1][np.clip(
+            np.searchsorted(offsets[:, 0], filtered), 0, len(offsets) - 1)]
+        return np.searchsorted(raw, [start for start, _, _ in self.code.spans])
+
+    def matched(self, shared):
+        """Normalised positions of the k-grams whose hashes are in ``shared``."""
+        return np.unique(self.entry_pos[np.isin(self.entry_hash, shared, assume_unique=False)])
+
+    def share(self, positions):
+        """Fraction of this code covered by k-grams at ``positions`` (copydetect's measure)."""
+        if not len(positions) or not self.fp.token_coverage:
+            return 0.0
+        covered = np.minimum(np.diff(positions), NOISE).sum() + NOISE
+        return float(covered / self.fp.token_coverage)
+
+    def functions(self, positions):
+        index = np.unique(np.searchsorted(self.function_starts, positions, side="right") - 1)
+        return {self.code.spans[i][2] for i in index if i >= 0}
+
+
 def fingerprint(code, boilerplate):
-    from copydetect import CodeFingerprint
-    return CodeFingerprint(f"{code.student}.py", NOISE, _window(), boilerplate=boilerplate,
-                           language="python", fp=io.StringIO(code.text))
+    """The :class:`Print` of one student's :class:`OwnCode`."""
+    return Print(code, boilerplate)
 
 
 def _shared_counts(prints_a, prints_b):
     """Matrix of how many fingerprints each print of ``a`` shares with each of ``b``."""
-    vocabulary = {}
-    for p in prints_a + prints_b:
-        for h in p.hashes:
-            vocabulary.setdefault(h, len(vocabulary))
+    vocabulary = np.unique(np.concatenate([p.hashes for p in prints_a + prints_b]))
 
     def matrix(prints):
         m = np.zeros((len(prints), max(len(vocabulary), 1)), dtype=np.float32)
         for row, p in enumerate(prints):
-            m[row, [vocabulary[h] for h in p.hashes]] = 1
+            m[row, np.searchsorted(vocabulary, p.hashes)] = 1
         return m
     ma = matrix(prints_a)
     return ma @ (ma if prints_b is prints_a else matrix(prints_b)).T
@@ -232,14 +263,26 @@ def _as_list(slices):
     return [[int(s), int(e)] for s, e in zip(*slices)] if len(slices[0]) else []
 
 
-def compare(code_a, print_a, code_b, print_b, threshold):
-    """The :class:`Pair` of two students' own code (copydetect's ``compare_files``)."""
+def compare(print_a, print_b, threshold):
+    """The :class:`Pair` of two students' own code.
+
+    The score is copydetect's (``compare_files``: the larger of the two shares of each code
+    covered by matching k-grams), computed on arrays; :func:`highlight` adds the matching
+    regions.
+    """
+    shared = np.intersect1d(print_a.hashes, print_b.hashes, assume_unique=True)
+    at_a, at_b = print_a.matched(shared), print_b.matched(shared)
+    score = round(max(print_a.share(at_a), print_b.share(at_b)), 3)
+    functions = sorted(print_a.functions(at_a) | print_b.functions(at_b))
+    return Pair(print_a.code.student, print_b.code.student, score, functions,
+                flagged=score >= threshold)
+
+
+def highlight(pair, print_a, print_b):
+    """Set the pair's matching regions in each code's original text (copydetect's)."""
     from copydetect import compare_files
-    _, (sim_a, sim_b), (slices_a, slices_b) = compare_files(print_a, print_b)
-    score = round(float(max(sim_a, sim_b)), 3)
-    functions = sorted(set(code_a.functions_at(slices_a)) | set(code_b.functions_at(slices_b)))
-    return Pair(code_a.student, code_b.student, score, functions, _as_list(slices_a),
-                _as_list(slices_b), flagged=score >= threshold)
+    _, _, (slices_a, slices_b) = compare_files(print_a.fp, print_b.fp)
+    pair.slices_a, pair.slices_b = _as_list(slices_a), _as_list(slices_b)
 
 
 def _collect(folders, given, prefix, result):
@@ -282,9 +325,9 @@ def detect(submissions, archive=None, threshold=THRESHOLD, given=None, progress=
     for key, code in tqdm(everyone.items(), desc="fingerprints", unit="student",
                           disable=not progress):
         prints[key] = fingerprint(code, boilerplate)
-        if len(prints[key].filtered_code) < MIN_CHARS:
-            result.left_out[key] = (f"own code too short to compare "
-                                    f"({len(prints[key].filtered_code)} normalised characters)")
+        size = len(prints[key].fp.filtered_code)
+        if size < MIN_CHARS:
+            result.left_out[key] = f"own code too short to compare ({size} normalised characters)"
             del prints[key]
     result.codes = {k: everyone[k] for k in prints}
     ids_now = [k for k in current if k in prints]
@@ -295,8 +338,10 @@ def detect(submissions, archive=None, threshold=THRESHOLD, given=None, progress=
         old = [prints[k] for k in ids_old]
         todo += [(ids_now[i], ids_old[j]) for i, j in _candidates(now, old, threshold, False)]
     for a, b in tqdm(todo, desc="comparing", unit="pair", disable=not progress):
-        result.pairs.append(compare(everyone[a], prints[a], everyone[b], prints[b], threshold))
+        result.pairs.append(compare(prints[a], prints[b], threshold))
     result.compared_pairs = len(todo)
     result.pairs.sort(key=lambda p: (-p.score, p.student_a, p.student_b))
+    for pair in result.pairs[:HIGHLIGHTED]:  # the most alike, whatever the threshold
+        highlight(pair, prints[pair.student_a], prints[pair.student_b])
     result.seconds = time.perf_counter() - start
     return result

@@ -139,3 +139,18 @@ def test_threshold_is_checked():
         similarity.check_threshold(1.5)
     with pytest.raises(ValueError, match="must be a number"):
         similarity.check_threshold("high")
+
+
+def test_pair_scores_are_copydetects_own(klass):
+    """The array computation of a pair's score gives what copydetect's compare_files gives."""
+    from copydetect import compare_files
+    given = given_code()
+    boilerplate = similarity.boilerplate_hashes(given)
+    prints = {k: similarity.fingerprint(own_code(k, v, given), boilerplate)
+              for k, v in klass.items()}
+    names = sorted(prints)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            _, sims, _ = compare_files(prints[a].fp, prints[b].fp)
+            pair = similarity.compare(prints[a], prints[b], 0.6)
+            assert pair.score == round(float(max(sims)), 3), (a, b)
