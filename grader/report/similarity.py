@@ -200,9 +200,10 @@ class Print:
         self.code = code
         self.fp = CodeFingerprint(f"{code.student}.py", NOISE, _window(), boilerplate=boilerplate,
                                   language="python", fp=io.StringIO(code.text))
-        entries = sorted((h, i) for h, where in self.fp.hash_idx.items() for i in where)
-        self.entry_hash = np.array([h for h, _ in entries], dtype=np.int64)
-        self.entry_pos = np.array([i for _, i in entries], dtype=np.int64)
+        # one entry per fingerprinted k-gram, in text order (a position has one hash)
+        entries = sorted((i, h) for h, where in self.fp.hash_idx.items() for i in where)
+        self.entry_pos = np.array([i for i, _ in entries], dtype=np.int64)
+        self.entry_hash = np.array([h for _, h in entries], dtype=np.int64)
         self.hashes = np.unique(self.entry_hash)
         self.function_starts = self._function_starts()
 
@@ -215,9 +216,12 @@ class Print:
             np.searchsorted(offsets[:, 0], filtered), 0, len(offsets) - 1)]
         return np.searchsorted(raw, [start for start, _, _ in self.code.spans])
 
-    def matched(self, shared):
-        """Normalised positions of the k-grams whose hashes are in ``shared``."""
-        return np.unique(self.entry_pos[np.isin(self.entry_hash, shared, assume_unique=False)])
+    def matched(self, other):
+        """Normalised positions, in order, of the k-grams whose hashes ``other`` has too."""
+        if not len(other.hashes):
+            return self.entry_pos[:0]
+        at = np.minimum(np.searchsorted(other.hashes, self.entry_hash), len(other.hashes) - 1)
+        return self.entry_pos[other.hashes[at] == self.entry_hash]
 
     def share(self, positions):
         """Fraction of this code covered by k-grams at ``positions`` (copydetect's measure)."""
@@ -227,8 +231,10 @@ class Print:
         return float(covered / self.fp.token_coverage)
 
     def functions(self, positions):
-        index = np.unique(np.searchsorted(self.function_starts, positions, side="right") - 1)
-        return {self.code.spans[i][2] for i in index if i >= 0}
+        if not len(positions):
+            return set()
+        index = np.searchsorted(self.function_starts, positions, side="right") - 1
+        return {self.code.spans[i][2] for i in np.unique(index) if i >= 0}
 
 
 def fingerprint(code, boilerplate):
@@ -270,8 +276,7 @@ def compare(print_a, print_b, threshold):
     covered by matching k-grams), computed on arrays; :func:`highlight` adds the matching
     regions.
     """
-    shared = np.intersect1d(print_a.hashes, print_b.hashes, assume_unique=True)
-    at_a, at_b = print_a.matched(shared), print_b.matched(shared)
+    at_a, at_b = print_a.matched(print_b), print_b.matched(print_a)
     score = round(max(print_a.share(at_a), print_b.share(at_b)), 3)
     functions = sorted(print_a.functions(at_a) | print_b.functions(at_b))
     return Pair(print_a.code.student, print_b.code.student, score, functions,
