@@ -36,10 +36,13 @@ import numpy as np
 
 from ..files import is_regular
 
-#: smallest run of matching normalised characters that counts (copydetect's noise threshold)
-NOISE = 25
-#: a match this long is always found (guarantee threshold; the winnowing window follows)
-GUARANTEE = 30
+#: smallest run of matching normalised characters that counts (copydetect's noise threshold);
+#: at 25 honest loops over the same arrays already share half their text
+NOISE = 50
+#: a match this long is always found (guarantee threshold). Equal to NOISE, every k-gram is
+#: kept (copydetect's default): a wider winnowing window would choose k-grams by Python's
+#: string hash, which is randomised per process, and scores would change from run to run
+GUARANTEE = 50
 #: pairs scoring this or more are flagged, unless the caller says otherwise
 THRESHOLD = 0.6
 #: own code shorter than this many normalised characters is not compared (too little to judge)
