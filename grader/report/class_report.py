@@ -117,11 +117,17 @@ def write_class_report(out, records=None, summary=None, submissions=None, archiv
         data = {"missing": "copy detection needs the copydetect package: "
                            "pip install 'cnnkit[grader]'"}
     elif submissions is not None:
-        result = similarity.detect(submissions, archive,
-                                   threshold if threshold is not None else similarity.THRESHOLD,
-                                   progress=progress)
-        data = similarity_data(result)
-        write_json(out / "similarity.json", data)
+        try:
+            given = similarity.given_code()
+        except Exception as err:  # no assignment source to build the release from
+            given, data = None, {"missing": f"copy detection needs the release's given code, "
+                                            f"built from the assignment source ({err})"}
+        if given is not None:
+            result = similarity.detect(
+                submissions, archive, threshold if threshold is not None else
+                similarity.THRESHOLD, given=given, progress=progress)
+            data = similarity_data(result)
+            write_json(out / "similarity.json", data)
     elif submissions is None and (out / "similarity.json").is_file():
         data = json.loads((out / "similarity.json").read_text())
         if threshold is not None:

@@ -226,3 +226,20 @@ def test_refresh_readme_screenshot_from_the_demo(tmp_path):
     image = image.crop((0, 0, image.width, min(image.height, 2000)))
     image = image.resize((image.width * 7 // 10, image.height * 7 // 10), Image.LANCZOS)
     image.convert("P", palette=Image.ADAPTIVE, colors=64).save(README_SHOT, optimize=True)
+
+
+def test_without_the_assignment_source_the_page_says_so(graded_class, tmp_path, monkeypatch):
+    """A wheel without the course source: the class report is written, copy detection names
+    what it is missing."""
+    from cnnkit.grader.report import class_report, similarity
+    subs, out, _ = graded_class
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+
+    def no_source():
+        raise FileNotFoundError("assignments/source/cnn not found")
+    monkeypatch.setattr(similarity, "given_code", no_source)
+    report = class_report.write_class_report(copy, submissions={"alice": subs / "alice"})
+    page = (copy / "class.html").read_text()
+    assert "copy detection needs the release&#x27;s given code" in page
+    assert "assignments/source/cnn not found" in page and report.flagged == []
