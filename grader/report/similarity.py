@@ -49,6 +49,8 @@ THRESHOLD = 0.6
 MIN_CHARS = 200
 #: the most alike pairs get their matching regions found, for the side-by-side view
 HIGHLIGHTED = 50
+#: vocabulary columns per block of the matrix product that finds candidate pairs
+CHUNK = 8192
 #: student files larger than this are not read (no handwritten module is near it)
 MAX_FILE_BYTES = 1_000_000
 #: pairs approximately below ``THRESHOLD * PREFILTER`` are not compared exactly
@@ -203,12 +205,19 @@ class Print:
         self.code = code
         self.fp = CodeFingerprint(f"{code.student}.py", NOISE, _window(), boilerplate=boilerplate,
                                   language="python", fp=io.StringIO(code.text))
-        # one entry per fingerprinted k-gram, in text order (a position has one hash)
-        entries = sorted((i, h) for h, where in self.fp.hash_idx.items() for i in where)
-        self.entry_pos = np.array([i for i, _ in entries], dtype=np.int64)
-        self.entry_hash = np.array([h for _, h in entries], dtype=np.int64)
+        # one entry per fingerprinted k-gram (a position has one hash), in hash order
+        entries = sorted((h, i) for h, where in self.fp.hash_idx.items() for i in where)
+        self.entry_hash = np.array([h for h, _ in entries], dtype=np.int64)
+        self.entry_pos = np.array([i for _, i in entries], dtype=np.int64)
         self.hashes = np.unique(self.entry_hash)
+        self.size = max(len(self.hashes), 1)
         self.function_starts = self._function_starts()
+
+    def keep_only(self, common):
+        """Forget the k-grams nobody else has (sorted ``common`` hashes): they never match."""
+        keep = np.isin(self.entry_hash, common)
+        self.entry_hash, self.entry_pos = self.entry_hash[keep], self.entry_pos[keep]
+        self.hashes = np.unique(self.entry_hash)
 
     def _function_starts(self):
         """Where each function of the own code starts in the normalised text."""
@@ -221,10 +230,10 @@ class Print:
 
     def matched(self, other):
         """Normalised positions, in order, of the k-grams whose hashes ``other`` has too."""
-        if not len(other.hashes):
+        if not len(other.hashes) or not len(self.entry_hash):
             return self.entry_pos[:0]
         at = np.minimum(np.searchsorted(other.hashes, self.entry_hash), len(other.hashes) - 1)
-        return self.entry_pos[other.hashes[at] == self.entry_hash]
+        return np.sort(self.entry_pos[other.hashes[at] == self.entry_hash])
 
     def share(self, positions):
         """Fraction of this code covered by k-grams at ``positions`` (copydetect's measure)."""
@@ -245,23 +254,43 @@ def fingerprint(code, boilerplate):
     return Print(code, boilerplate)
 
 
-def _shared_counts(prints_a, prints_b):
-    """Matrix of how many fingerprints each print of ``a`` shares with each of ``b``."""
-    vocabulary = np.unique(np.concatenate([p.hashes for p in prints_a + prints_b]))
+def common_hashes(prints):
+    """Sorted hashes that at least two of ``prints`` have."""
+    if not prints:
+        return np.array([], dtype=np.int64)
+    hashes, counts = np.unique(np.concatenate([p.hashes for p in prints]), return_counts=True)
+    return hashes[counts >= 2]
 
-    def matrix(prints):
-        m = np.zeros((len(prints), max(len(vocabulary), 1)), dtype=np.float32)
-        for row, p in enumerate(prints):
-            m[row, np.searchsorted(vocabulary, p.hashes)] = 1
+
+def _shared_counts(prints_a, prints_b, chunk=CHUNK):
+    """Matrix of how many fingerprints each print of ``a`` shares with each of ``b``.
+
+    One product of 0/1 matrices, over column blocks of the vocabulary, so memory stays at
+    ``len(prints) * chunk`` floats however many distinct hashes the class has.
+    """
+    same = prints_b is prints_a
+    vocabulary = np.unique(np.concatenate([p.hashes for p in prints_a + (
+        [] if same else prints_b)] or [np.array([], dtype=np.int64)]))
+    columns_a = [np.searchsorted(vocabulary, p.hashes) for p in prints_a]
+    columns_b = columns_a if same else [np.searchsorted(vocabulary, p.hashes) for p in prints_b]
+
+    def block(columns, start):
+        m = np.zeros((len(columns), chunk), dtype=np.float32)
+        for row, cols in enumerate(columns):
+            lo, hi = np.searchsorted(cols, [start, start + chunk])
+            m[row, cols[lo:hi] - start] = 1
         return m
-    ma = matrix(prints_a)
-    return ma @ (ma if prints_b is prints_a else matrix(prints_b)).T
+    counts = np.zeros((len(prints_a), len(prints_b)), dtype=np.float32)
+    for start in range(0, len(vocabulary), chunk):
+        ma = block(columns_a, start)
+        counts += ma @ (ma if same else block(columns_b, start)).T
+    return counts
 
 
 def _candidates(prints_a, prints_b, threshold, same):
     counts = _shared_counts(prints_a, prints_a if same else prints_b)
-    sizes_a = np.array([max(len(p.hashes), 1) for p in prints_a], dtype=np.float32)
-    sizes_b = np.array([max(len(p.hashes), 1) for p in prints_b], dtype=np.float32)
+    sizes_a = np.array([p.size for p in prints_a], dtype=np.float32)
+    sizes_b = np.array([p.size for p in prints_b], dtype=np.float32)
     near = counts / np.minimum(sizes_a[:, None], sizes_b[None, :]) >= threshold * PREFILTER
     if same:  # each pair once, nobody with themselves
         near &= np.triu(np.ones_like(near), 1)
@@ -338,6 +367,9 @@ def detect(submissions, archive=None, threshold=THRESHOLD, given=None, progress=
             result.left_out[key] = f"own code too short to compare ({size} normalised characters)"
             del prints[key]
     result.codes = {k: everyone[k] for k in prints}
+    common = common_hashes(list(prints.values()))
+    for p in prints.values():
+        p.keep_only(common)
     ids_now = [k for k in current if k in prints]
     ids_old = [k for k in older if k in prints]
     now = [prints[k] for k in ids_now]
