@@ -5,10 +5,11 @@ the report is rebuilt without grading anyone again. Writes, atomically:
 
 - ``class.html`` (:mod:`cnnkit.grader.report.class_page`);
 - ``scores.csv`` (student, total, one column per test group);
-- with the submissions at hand: ``similarity.csv`` (every pair scored, highest
-  first) and ``similarity.json`` (the same with the compared code, so a later
-  ``cnnkit report OUT`` shows the pairs without the submissions); without
-  them, the previous ``similarity.json``, re-flagged at the threshold given;
+- with the submissions at hand: ``similarity.csv`` (every pair compared,
+  highest score first) and ``similarity.json`` (the same, with the code and
+  matching regions of the most alike pairs, so a later ``cnnkit report OUT``
+  shows them without the submissions); without them, the previous
+  ``similarity.json``, re-flagged at the threshold given;
 - with a roster: ``canvas.csv`` in Canvas's gradebook-import format.
 """
 import csv
