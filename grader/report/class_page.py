@@ -20,11 +20,12 @@ table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .6em;border-bot
 text-align:left;vertical-align:top}td.n,th.n{text-align:right}.msg,code,pre{
 font-family:ui-monospace,monospace;font-size:.85em;white-space:pre-wrap}
 .plot svg{max-width:100%;height:auto}.note{background:#fff3cd;padding:.5em}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:.8em}.pair pre{border:1px solid #ccc;
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.8em}.pair pre{border:1px solid #ccc;
 padding:.5em;margin:0;overflow-x:auto;font-size:.75em}mark{background:#ffd166}
 .flag{color:#b00020;font-weight:bold}.bar{display:inline-block;height:.8em;background:#4c72b0}
-nav a{margin-right:1em}
-@media print{nav{display:none}h2{break-before:auto}.pair{break-inside:avoid}a{color:#222}}"""
+nav a{margin-right:1em}.scroll{overflow-x:auto}th{overflow-wrap:break-word;font-size:.85em}
+.msg{overflow-wrap:anywhere}
+@media print{nav{display:none}.scroll{overflow:visible}h2{break-before:auto}.pair{break-inside:avoid}a{color:#222}}"""
 
 
 def _e(text):
@@ -32,11 +33,12 @@ def _e(text):
 
 
 def _table(header, rows, numeric=()):
-    head = "".join(f"<th class='n'>{_e(h)}</th>" if i in numeric else f"<th>{_e(h)}</th>"
-                   for i, h in enumerate(header))
+    names = [_e(h).replace("_", "_<wbr>") for h in header]  # group names break at "_"
+    head = "".join(f"<th class='n'>{h}</th>" if i in numeric else f"<th>{h}</th>"
+                   for i, h in enumerate(names))
     body = "".join("<tr>" + "".join(f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>"
                                     for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def _link(student):

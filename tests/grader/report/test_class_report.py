@@ -176,7 +176,8 @@ def open_class_page(folder, shots, width=1280):
                     return [r.width, r.height, s.querySelectorAll('path, use').length]; }),
                 marks: document.querySelectorAll('.pair mark').length,
                 pairs: document.querySelectorAll('.pair').length,
-                links: [...document.querySelectorAll('a[href$="feedback.html"]')].length})""")
+                links: [...document.querySelectorAll('a[href$="feedback.html"]')].length,
+                overflow: document.documentElement.scrollWidth - window.innerWidth})""")
             shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shots / "class_top.png"))
             page.screenshot(path=str(shots / "class_full.png"), full_page=True)
@@ -207,6 +208,7 @@ def test_class_page_in_headless_chromium(graded_class, tmp_path):
         assert width > 300 and height > 100 and marks > 20      # drawn, not empty boxes
     assert seen["pairs"] == 2 and seen["marks"] >= 4            # both copies, highlighted
     assert seen["links"] >= 9 and seen["followed"].endswith("/feedback.html")
+    assert seen["overflow"] <= 0                                # nothing wider than the window
     for name in ("class_top.png", "class_full.png", "class_similarity.png"):
         assert (shots / name).stat().st_size > 10_000
 
