@@ -3,13 +3,13 @@ import sys
 from pathlib import Path
 
 from .errors import GraderUsageError
+from .settings import SETTINGS
 
 
 def add_class_report_options(parser):
     """Options shared by ``cnnkit grade`` and ``cnnkit report``."""
     parser.add_argument("--similarity-threshold", type=float, default=None, metavar="SCORE",
-                        help="flag pairs whose code is at least this alike, 0-1 "
-                             "(default: 0.6; evidence to review, never a grade change)")
+                        help=SETTINGS["similarity_threshold"].describe())
     parser.add_argument("--archive", default=None, metavar="FOLDER",
                         help="earlier terms' submissions (one folder per student) to compare "
                              "this batch against")
@@ -58,10 +58,7 @@ def class_report_settings(args, assignment="cnn"):
     """Check the shared options; GraderUsageError naming the bad one."""
     from .report import exports, similarity
     if args.similarity_threshold is not None:
-        try:
-            similarity.check_threshold(args.similarity_threshold)
-        except ValueError as err:
-            raise GraderUsageError(f"--similarity-threshold: {err}") from None
+        similarity.check_threshold(args.similarity_threshold)
     if args.roster is not None:
         try:
             exports.read_roster(args.roster)

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import is_regular
+from ..settings import SETTINGS, check_setting
 
 #: smallest run of matching normalised characters that counts (copydetect's noise threshold);
 #: at 25 honest loops over the same arrays already share half their text
@@ -44,7 +45,7 @@ NOISE = 50
 #: string hash, which is randomised per process, and scores would change from run to run
 GUARANTEE = 50
 #: pairs scoring this or more are flagged, unless the caller says otherwise
-THRESHOLD = 0.6
+THRESHOLD = SETTINGS["similarity_threshold"].default
 #: own code shorter than this many normalised characters is not compared (too little to judge)
 MIN_CHARS = 200
 #: the most alike pairs get their matching regions found, for the side-by-side view
@@ -106,14 +107,8 @@ def available():
 
 
 def check_threshold(value):
-    """The threshold as a float in (0, 1]; ValueError naming the value otherwise."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"similarity threshold must be a number in (0, 1], got {value!r}") from None
-    if not 0 < value <= 1:
-        raise ValueError(f"similarity threshold must be in (0, 1], got {value}")
-    return value
+    """The threshold, checked against its range in :data:`cnnkit.grader.settings.SETTINGS`."""
+    return float(check_setting("similarity_threshold", value))
 
 
 # ------------------------------------------------------------------ the given code

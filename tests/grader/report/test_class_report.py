@@ -108,7 +108,7 @@ def test_cnnkit_report_compares_again_with_the_submissions(graded_class, tmp_pat
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--similarity-threshold", "0"], "--similarity-threshold: similarity threshold must be"),
+    (["--similarity-threshold", "0"], "similarity_threshold must be from 0.01 to 1, got 0.0"),
     (["--similarity-threshold", "0.1"], "compare again with --submissions"),
     (["--roster", "/nonexistent/roster.csv"], "--roster: roster /nonexistent/roster.csv"),
     (["--archive", "/nonexistent"], "--archive /nonexistent: not a folder"),
@@ -129,7 +129,7 @@ def test_cnnkit_report_on_a_folder_that_was_never_graded(tmp_path, capsys):
 def test_cnnkit_grade_checks_the_threshold_before_grading(tmp_path, builds, capsys):
     assert main(["grade", str(builds["stub"].parent), "--out", str(tmp_path / "o"),
                  "--similarity-threshold", "2"]) == 2
-    assert "similarity threshold must be in (0, 1], got 2" in capsys.readouterr().err
+    assert "similarity_threshold must be from 0.01 to 1, got 2.0" in capsys.readouterr().err
     assert not (tmp_path / "o" / "grades.csv").exists()
 
 

@@ -135,7 +135,7 @@ def test_copies_from_an_earlier_term_are_found(klass):
 
 
 def test_threshold_is_checked():
-    with pytest.raises(ValueError, match=r"similarity threshold must be in \(0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"similarity_threshold must be from 0.01 to 1, got 1.5"):
         similarity.check_threshold(1.5)
     with pytest.raises(ValueError, match="must be a number"):
         similarity.check_threshold("high")
