@@ -1,4 +1,4 @@
-"""Copy detection: winnowing fingerprints of the code each student wrote, compared pairwise.
+"""Copy detection: k-gram fingerprints of the code each student wrote, compared pairwise.
 
 What is compared is a student's *own code*: in each file of the release that
 holds stubs, every function or method whose text differs from the release's
@@ -9,19 +9,19 @@ signatures, given lines) are removed as boilerplate, so the shared starting
 point never looks like copying. The release is built from the assignment
 source, never retyped.
 
-Fingerprints are copydetect's (MIT): pygments tokens with every identifier
-replaced by one letter, comments and whitespace dropped, k-gram hashes
-winnowed (Schleimer, Wilkerson and Aiken's MOSS algorithm). Renamed
-variables, rewritten comments, reflowed whitespace and reordered functions
-therefore leave the fingerprints of a copy unchanged.
+Fingerprints are copydetect's (MIT; the winnowing of Schleimer, Wilkerson and
+Aiken's MOSS): pygments tokens with every identifier replaced by one letter,
+comments and whitespace dropped, hashes of every k-gram of the result.
+Renamed variables, rewritten comments, reflowed whitespace and reordered
+functions therefore leave the fingerprints of a copy unchanged.
 
 A matrix product of the students' fingerprint sets gives every pair's count of
 shared fingerprints; only pairs sharing at least ``PREFILTER`` times the
-threshold of the smaller set are compared exactly: a pair scores copydetect's measure, the
-larger of the two shares of each student's code covered by matching k-grams
-(computed on arrays here; copydetect's ``compare_files`` finds the matching
-regions of flagged pairs for the side-by-side view). A flagged pair is evidence for a person to review: it
-never changes a grade.
+threshold of the smaller set are compared exactly. A pair scores copydetect's
+measure, the larger of the two shares of each student's code covered by
+matching k-grams (computed on arrays here); copydetect's ``compare_files``
+finds the matching regions of the most alike pairs for the side-by-side view.
+A flagged pair is evidence for a person to review: it never changes a grade.
 """
 import ast
 import io
