@@ -28,6 +28,11 @@ nav a{margin-right:1em}.scroll{overflow-x:auto}th{overflow-wrap:break-word;font-
 @media print{nav{display:none}.scroll{overflow:visible}h2{break-before:auto}.pair{break-inside:avoid}a{color:#222}}"""
 
 
+def group_names(records):
+    """The test groups, from the first record that has them."""
+    return next(([g["name"] for g in r["groups"]] for r in records if r["groups"]), [])
+
+
 def _e(text):
     return html.escape(str(text))
 
@@ -191,9 +196,13 @@ def _students(records, data):
         if p["flagged"]:
             flagged.setdefault(p["student_a"], []).append(p["student_b"])
             flagged.setdefault(p["student_b"], []).append(p["student_a"])
-    names = [g["name"] for g in records[0]["groups"]] if records else []
+    names = group_names(records)
     rows = []
     for r in records:
+        if r["total"] is None:  # the grader failed on this student: no score, not even a zero
+            rows.append([_link(r["student_id"]), _e(r["status"]), "", *("" for _ in names), "",
+                         ""])
+            continue
         points = {g["name"]: g["score"] for g in r["groups"]}
         partners = flagged.get(r["student_id"], [])
         alike = ", ".join(partners[:MAX_PARTNERS]) + (

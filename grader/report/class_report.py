@@ -104,8 +104,7 @@ def write_class_report(out, records=None, summary=None, submissions=None, archiv
     if records is None or summary is None:
         records, summary = load_out(out)
     report = ClassReport(out)
-    groups = [g["name"] for g in records[0]["groups"]] if records else []
-    write_text(out / "scores.csv", exports.scores_csv(records, groups))
+    write_text(out / "scores.csv", exports.scores_csv(records, class_page.group_names(records)))
     report.files.append("scores.csv")
     if roster is not None:
         report.canvas = exports.canvas_csv(

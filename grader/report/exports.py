@@ -11,8 +11,9 @@ exports, then one row per student of the roster. The roster maps the grader's
 student ids to the Canvas identities: a CSV with a ``student_id`` column and
 any of Canvas's identity columns (a Canvas gradebook export with a
 ``student_id`` column added works as it is). A roster student without a grade
-gets an empty cell, which Canvas leaves unchanged; a graded student missing
-from the roster is listed in the result, never guessed.
+gets an empty cell, which Canvas leaves unchanged (so does a student the
+grader failed on, status ``grader_error``); a graded student missing from the
+roster is listed in the result, never guessed.
 """
 import csv
 import io
@@ -22,6 +23,8 @@ from pathlib import Path
 #: Canvas's gradebook identity columns, in its order
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 ROSTER_KEY = "student_id"
+#: the status of a student the grader failed on: they get no score anywhere
+NOT_GRADED = "grader_error"
 
 
 @dataclass
@@ -38,6 +41,9 @@ def scores_csv(records, groups):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student", "total", *groups])
     for r in sorted(records, key=lambda r: r["student_id"]):
+        if r["status"] == NOT_GRADED:  # the grader failed: no score, not even a zero
+            writer.writerow([r["student_id"], "", *("" for _ in groups)])
+            continue
         points = {g["name"]: g["score"] for g in r["groups"]}
         writer.writerow([r["student_id"], f"{r['total']:g}",
                          *(f"{points.get(g, 0.0):g}" for g in groups)])
@@ -79,7 +85,7 @@ def canvas_column(assignment, canvas_id=None):
 
 def canvas_csv(records, roster, assignment, max_total, canvas_id=None):
     """A :class:`CanvasExport` with each roster student's total in the assignment's column."""
-    totals = {r["student_id"]: r["total"] for r in records}
+    totals = {r["student_id"]: r["total"] for r in records if r["status"] != NOT_GRADED}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([*CANVAS_IDENTITY, canvas_column(assignment, canvas_id)])

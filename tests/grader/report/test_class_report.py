@@ -245,3 +245,18 @@ def test_without_the_assignment_source_the_page_says_so(graded_class, tmp_path, 
     page = (copy / "class.html").read_text()
     assert "copy detection needs the release&#x27;s given code" in page
     assert "assignments/source/cnn not found" in page and report.flagged == []
+
+
+def test_a_student_the_grader_failed_is_listed_without_a_score(graded_class, tmp_path):
+    from cnnkit.grader.report import class_report
+    _, out, _ = graded_class
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    record = json.loads((copy / "alice" / "grade.json").read_text())
+    record.update(status="grader_error", reason="internal grader error (OSError: disk full)",
+                  total=None, groups=[])
+    (copy / "alice" / "grade.json").write_text(json.dumps(record))
+    class_report.write_class_report(copy)
+    page = (copy / "class.html").read_text()
+    assert "internal grader error (OSError: disk full)" in page
+    assert (copy / "scores.csv").read_text().splitlines()[1].startswith("alice,,")

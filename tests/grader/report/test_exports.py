@@ -73,3 +73,13 @@ def test_roster_problems_are_named(tmp_path, text, message):
 def test_a_missing_roster_is_named(tmp_path):
     with pytest.raises(ValueError, match="roster .*nope.csv: cannot read it"):
         read_roster(tmp_path / "nope.csv")
+
+
+def test_a_student_the_grader_failed_gets_no_score_anywhere(tmp_path):
+    failed = {"student_id": "dee", "total": 0.0, "status": "grader_error",
+              "groups": [{"name": "conv", "score": 0.0}, {"name": "pool", "score": 0.0}]}
+    rows = list(csv.reader(io.StringIO(scores_csv(RECORDS + [failed], ["conv", "pool"]))))
+    assert rows[-1] == ["dee", "", "", ""]
+    roster = read_roster(_roster(tmp_path, "student_id,ID\ndee,104\n"))
+    canvas = list(csv.reader(io.StringIO(canvas_csv([failed], roster, "cnn", 100).text)))
+    assert canvas[2] == ["", "104", "", "", "", ""]
