@@ -2,8 +2,9 @@
 
 Parses the student's module (never imports it) and reports, for each naive
 function, every use of a name imported from a forbidden module
-(``utils.fast_layers`` and its kernels, im2col helpers, ``cnnkit``,
-``torch``) and every import or dynamic import inside the function. The
+(``utils.fast_layers`` and its kernels, im2col helpers, the release's
+step-through helper ``utils.stepper``, which computes through the fast layers,
+``cnnkit``, ``torch``) and every import or dynamic import inside the function. The
 sandbox's run-time tripwire (:mod:`cnnkit.grader.harness`) catches indirect
 calls; this catches the rest without trusting anything the submission reports.
 """
@@ -11,7 +12,7 @@ import ast
 
 FORBIDDEN = ("utils.fast_layers", "fast_layers", "utils.im2col", "im2col", "im2col_cython",
              "utils.im2col_cython", "cnnkit", "torch", "utils._kernels", "_kernels",
-             "utils._numpy_kernels", "_numpy_kernels")
+             "utils._numpy_kernels", "_numpy_kernels", "utils.stepper")
 
 
 def _forbidden(module):

@@ -22,6 +22,7 @@ from .derive import derived_text
 from .layout import AssignError, load_layout, source_files
 from .notebooks import process_notebook
 from .regions import check_no_leak, strip_regions
+from .stepper import stepper_files
 from .visible_cases import build_cases, npz_bytes
 
 __all__ = ["AssignError", "ReleaseReport", "build_package", "derived_files", "sync_derived"]
@@ -51,13 +52,14 @@ class ReleaseReport:
 
 
 def derived_files(source, layout=None):
-    """``{release path: bytes}`` of the reference copies and the expected values."""
+    """``{release path: bytes}`` of the reference copies, the expected values and the stepper."""
     layout = layout or load_layout(source)
     files = {}
     for release_path, ref_file in sorted(layout["derived"].items()):
         files[release_path] = derived_text(ref_file, release_path, layout["derived"]).encode()
     for name, arrays in sorted(build_cases(source, layout).items()):
         files[f"{layout['expected_dir'].rstrip('/')}/{name}.npz"] = npz_bytes(arrays)
+    files.update(stepper_files(layout))
     return files
 
 

@@ -8,17 +8,26 @@ result differs from the expected one, for example::
 
 Expected values live in ``utils/expected/<case>.npz`` (plain arrays, no
 pickle); they were computed by the course's reference implementation when the
-assignment was generated.
+assignment was generated. A failed check of a convolution or max pooling
+also says how to step through your function (:mod:`utils.stepper`).
 """
 from pathlib import Path
 
 import numpy as np
+
+from .stepper import step_hint
 
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
 
 
 class CheckFailed(AssertionError):
     """A visible check found a difference; the message says where."""
+
+
+def _failed(what, message):
+    """CheckFailed with ``message`` and, for a function the stepper shows, how to step through it."""
+    hint = step_hint(what)
+    return CheckFailed(f"{message}\n{hint}" if hint else message)
 
 
 def load_case(name):
@@ -70,29 +79,28 @@ def check_close(what, name, actual, expected, context="", rtol=1e-6, atol=1e-8):
     where = _context(context)
     expected = np.asarray(expected)
     if actual is None:
-        raise CheckFailed(f"{what}: {name} is None{where}; did you forget to assign or "
+        raise _failed(what, f"{what}: {name} is None{where}; did you forget to assign or "
                           "return it?")
     if not isinstance(actual, (np.ndarray, np.generic, float, int)):
-        raise CheckFailed(f"{what}: {name} should be a numpy array, got "
+        raise _failed(what, f"{what}: {name} should be a numpy array, got "
                           f"{type(actual).__name__}{where}")
     actual = np.asarray(actual)
     if actual.shape != expected.shape:
-        raise CheckFailed(f"{what}: {name} has shape {actual.shape} but the expected shape "
+        raise _failed(what, f"{what}: {name} has shape {actual.shape} but the expected shape "
                           f"is {expected.shape}{where}")
     finite = np.isfinite(actual)
     if not finite.all():
         index = np.argwhere(~finite)[0]
-        raise CheckFailed(f"{what}: {name} holds a non-finite value at "
+        raise _failed(what, f"{what}: {name} holds a non-finite value at "
                           f"{_where(name, index)}{where}: got {actual[tuple(index)]}")
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)
     wrong = np.abs(a - e) > atol + rtol * np.abs(e)
     if wrong.any():
         index = tuple(np.argwhere(wrong)[0])
-        raise CheckFailed(
-            f"{what}: {name} differs from the expected value at {_where(name, index)}"
-            f"{where}: expected {e[index]:.6g}, got {a[index]:.6g} "
-            f"({int(wrong.sum())} of {wrong.size} entries differ)")
+        raise _failed(what, f"{what}: {name} differs from the expected value at "
+                            f"{_where(name, index)}{where}: expected {e[index]:.6g}, got "
+                            f"{a[index]:.6g} ({int(wrong.sum())} of {wrong.size} entries differ)")
     error = np.abs(a - e) / np.maximum(1e-8, np.abs(a) + np.abs(e))
     return float(error.max()) if error.size else 0.0
 
