@@ -14,12 +14,15 @@ go through nbgrader's own preprocessors) or the solution build
 its notebooks run in the instructor's checkout. Output is deterministic:
 sorted, no timestamps, byte-identical when regenerated.
 """
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..collect.rules import submission_rules
+from ..testbank.groups import get_assignment
 from .derive import derived_text
-from .layout import AssignError, load_layout, source_files
+from .layout import LAYOUT_FILE, AssignError, load_layout, source_files
 from .notebooks import process_notebook
 from .regions import check_no_leak, strip_regions
 from .stepper import stepper_files
@@ -60,7 +63,19 @@ def derived_files(source, layout=None):
     for name, arrays in sorted(build_cases(source, layout).items()):
         files[f"{layout['expected_dir'].rstrip('/')}/{name}.npz"] = npz_bytes(arrays)
     files.update(stepper_files(layout))
+    if layout["submission_rules"]:
+        files[layout["submission_rules"]["path"]] = rules_json(
+            layout["submission_rules"]["assignment"]).encode()
     return files
+
+
+def rules_json(assignment):
+    """The grader's rules of a submission of ``assignment``, as the release ships them."""
+    try:
+        rules = submission_rules(get_assignment(assignment))
+    except ValueError as err:
+        raise AssignError(f"{LAYOUT_FILE}: submission_rules: {err}") from err
+    return json.dumps(rules, indent=1, sort_keys=True) + "\n"
 
 
 def _prepare_out(out, overwrite):

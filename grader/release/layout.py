@@ -9,7 +9,11 @@
 - ``expected_dir``: where those go (default ``utils/expected``);
 - ``instructor_only``: files never copied;
 - ``stepper`` (optional): the step-through helper package copied from
-  ``cnnkit.widgets`` (see :mod:`.stepper`).
+  ``cnnkit.widgets`` (see :mod:`.stepper`);
+- ``submission_rules`` (optional): ``{"assignment": name, "path": file}``,
+  where the grader's rules of a submission of that assignment are written
+  for the students' pre-submission check (see
+  :mod:`cnnkit.grader.collect.rules`).
 """
 import json
 from fnmatch import fnmatch
@@ -58,7 +62,7 @@ def load_layout(source):
     except json.JSONDecodeError as err:
         raise AssignError(f"{path} is not valid JSON: {err}") from err
     unknown = set(layout) - {"derived", "visible_cases", "expected_dir", "instructor_only",
-                             "stepper"}
+                             "stepper", "submission_rules"}
     if unknown:
         raise AssignError(f"{path}: unknown keys {sorted(unknown)}")
     layout.setdefault("derived", {})
@@ -66,6 +70,10 @@ def load_layout(source):
     layout.setdefault("expected_dir", "utils/expected")
     layout.setdefault("instructor_only", [])
     layout["stepper"] = check_stepper(layout.get("stepper"), path)
+    rules = layout.setdefault("submission_rules", None)
+    if rules is not None and (not isinstance(rules, dict) or set(rules) != {"assignment", "path"}):
+        raise AssignError(f"{path}: 'submission_rules' must be an object with 'assignment' and "
+                          f"'path', got {rules!r}")
     if layout["visible_cases"] and not (Path(source) / layout["visible_cases"]).is_file():
         raise AssignError(f"{path}: visible_cases {layout['visible_cases']!r} does not exist")
     return layout
@@ -76,6 +84,8 @@ def _ignored(relpath, layout):
     if any(fnmatch(part, pattern) for part in parts for pattern in IGNORED):
         return True
     if relpath in layout["instructor_only"] or relpath in layout["derived"]:
+        return True
+    if layout["submission_rules"] and relpath == layout["submission_rules"]["path"]:
         return True
     generated = [layout["expected_dir"]] + ([layout["stepper"]["dir"]] if layout["stepper"] else [])
     return any(relpath.startswith(folder.rstrip("/") + "/") for folder in generated)
