@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .stepper import step_hint
-
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
 
 
@@ -26,7 +24,10 @@ class CheckFailed(AssertionError):
 
 def _failed(what, message):
     """CheckFailed with ``message`` and, for a function the stepper shows, how to step through it."""
-    hint = step_hint(what)
+    hint = ""
+    if __package__:  # loaded as utils.feedback (not as a lone file), so utils.stepper is there
+        from .stepper import step_hint
+        hint = step_hint(what)
     return CheckFailed(f"{message}\n{hint}" if hint else message)
 
 
