@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnkit.reference.closeness import difference
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -56,7 +58,7 @@ def run_student(student_fn, args, expected, name, rtol=1e-5, atol=1e-8):
     args : arguments for ``student_fn``; arrays are copied first.
     expected : (K, H', W') reference output for the single image.
     name : the function's name for messages, e.g. ``"conv_forward_naive"``.
-    rtol, atol : tolerances of :func:`numpy.isclose`.
+    rtol, atol : tolerances of :func:`cnnkit.reference.closeness.difference`.
 
     Returns
     -------
@@ -74,10 +76,12 @@ def run_student(student_fn, args, expected, name, rtol=1e-5, atol=1e-8):
     if problem:
         return CheckResult("bad-output", problem, expected)
     got = out[0].astype(np.float64)
-    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol)
-    if not wrong.any():
+    diff = difference(got, expected, rtol=rtol, atol=atol)
+    if diff is None:
         return CheckResult("correct", f"{name} matches the reference on every "
-                           f"one of the {expected.size} output cells", expected, got, wrong)
+                           f"one of the {expected.size} output cells", expected, got,
+                           np.zeros(expected.shape, dtype=bool))
+    wrong = diff.wrong
     k, i, j = (int(v) for v in np.argwhere(wrong)[0])
     step = (k * expected.shape[1] + i) * expected.shape[2] + j
     return CheckResult(
@@ -151,7 +155,8 @@ def run_student_backward(student_fn, args, expected, name, step_of, rtol=1e-5, a
         if problem:
             return GradientCheck("bad-output", problem, expected)
         got[key] = (value[0] if key == "dx" else value).astype(np.float64)
-        wrong[key] = ~np.isclose(got[key], expected[key], rtol=rtol, atol=atol)
+        diff = difference(got[key], expected[key], rtol=rtol, atol=atol)
+        wrong[key] = np.zeros(expected[key].shape, bool) if diff is None else diff.wrong
     bad = [key for key in names if wrong[key].any()]
     if not bad:
         size = sum(expected[k].size for k in names)

@@ -12,17 +12,24 @@ when that forward passes some forward case), so one bug is not paid for twice. M
 """
 import numpy as np
 
+from cnnkit.reference.closeness import difference, form_note, same_when_broadcast
+
 from ..testbank.cases import H
 from ..context import CaseResult, GroupResult
 from ..testbank.cache import cases_for, expected_for
 from ..files import is_regular
-from .fairness import align, same_when_broadcast
 from .static_check import violations
 
 #: largest error allowed, relative to the largest expected magnitude
 TOL = 1e-6
+#: the same for a gradient against centred differences (their own error is about H**2)
+NUMERICAL_TOL = 1e-5
 #: tolerance of the directional derivative check of a student's own forward
 DIRECTIONAL_TOL = 1e-5
+#: a directional derivative smaller than this does not show that the forward moved
+MOVED = 1e-6
+#: magnitudes below this count as this, so that all-zero values still have a scale
+TINY = 1e-8
 #: accuracy earning full points in the accuracy group
 FULL_ACCURACY = 0.65
 
@@ -30,25 +37,26 @@ FULL_ACCURACY = 0.65
 def mismatch(name, got, want, tol=TOL, notes=None):
     """Why ``got`` is not ``want`` (a message), or '' when it is close enough.
 
-    A harmless difference of form (:mod:`.fairness`) is not a mismatch: the
-    values are compared in the documented form and, when they pass, a note
-    saying so is appended to ``notes`` (a list, if given).
+    A harmless difference of form (:mod:`cnnkit.reference.closeness`) is not a
+    mismatch: the values are compared in the documented form and, when they
+    pass, a note saying so is appended to ``notes`` (a list, if given).
     """
-    got, note = align(name, got, np.asarray(want))
+    got = np.asarray(got)
+    note = form_note(name, got, want)
     want = np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape:
-        return f"{name} has shape {got.shape}, expected {want.shape}"
-    got = got.astype(np.float64)
-    bad = ~np.isfinite(got)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        return f"{name}{list(idx)} is {got[idx]} (not a finite number)"
-    if got.size == 0 or float(np.abs(got - want).max()) <= tol * max(float(np.abs(want).max()), 1e-8):
-        if note and notes is not None and note not in notes:
-            notes.append(note)
+    scale = max(float(np.abs(want).max()), TINY) if want.size else TINY
+    diff = difference(got, want, rtol=0.0, atol=tol * scale)
+    if diff is None:
+        if note and notes is not None:
+            notes.append(f"{note}; the values are right, so it earns the points (return the "
+                         "documented form to be safe)")
         return ""
+    if diff.kind == "shape":
+        return f"{name} has shape {got.shape}, expected {want.shape}"
+    got = diff.actual
+    if diff.kind == "not-finite":
+        return f"{name}{list(diff.index)} is {got[diff.index]} (not a finite number)"
     err = np.abs(got - want)
-    scale = max(float(np.abs(want).max()), 1e-8)
     idx = np.unravel_index(int(np.argmax(err)), err.shape)
     where = f"{name}{list(int(i) for i in idx)}" if got.ndim else name
     return (f"{where} is {got[idx]:.6g}, expected {want[idx]:.6g} "
@@ -67,11 +75,11 @@ def own_forward_consistent(case, outputs):
                 return "your forward's output has the wrong shape"
             numeric = float(np.sum(dout * (plus.astype(float) - minus.astype(float))) / (2 * H))
             analytic = float(np.sum(outputs[gname].astype(float) * case.arrays[f"dir_{name}_{k}"]))
-            scale = max(abs(numeric), abs(analytic), 1e-8)
+            scale = max(abs(numeric), abs(analytic), TINY)
             if not np.isfinite(numeric + analytic) or abs(numeric - analytic) > DIRECTIONAL_TOL * scale:
                 return (f"{gname} is not the derivative of your own forward either "
                         f"(directional derivative {analytic:.6g}, numerically {numeric:.6g})")
-            moved = moved or abs(numeric) > 1e-6
+            moved = moved or abs(numeric) > MOVED
             k += 1
     return "" if moved else "your forward does not depend on its inputs"
 
@@ -84,8 +92,9 @@ def gradients_problem(case, outputs, expected, prefix="", notes=None):
         got = outputs[prefix + gname]
         problem = mismatch(gname, got, expected[gname], notes=notes)
         numeric = expected["numerical"][gname]
-        if not problem and not mismatch(gname, expected[gname], numeric, tol=1e-5):
-            problem = mismatch(f"{gname} (vs. the numerical gradient)", got, numeric, tol=1e-5)
+        if not problem and not mismatch(gname, expected[gname], numeric, tol=NUMERICAL_TOL):
+            problem = mismatch(f"{gname} (vs. the numerical gradient)", got, numeric,
+                               tol=NUMERICAL_TOL)
         if problem:
             return problem
     return ""
@@ -152,9 +161,9 @@ def check_model(case, outputs, expected, notes=None):
                 return "failed", f"{name} is missing after ThreeLayerConvNet(...)"
             if not same_when_broadcast(got.shape, want.shape):
                 return "failed", f"{name} has shape {got.shape}, expected {want.shape}"
-            got, note = align(name, got, want)
+            note = form_note(name, got, want)
             if note and notes is not None:
-                notes.append(note)
+                notes.append(f"{note}; it earns the points (use the documented form to be safe)")
             if key[6] == "b" and np.any(got != 0):
                 return "failed", f"{name} should start at zero"
             if key[6] == "W":
@@ -179,7 +188,7 @@ def check_model(case, outputs, expected, notes=None):
             return "failed", f"{name} is missing"
         problem = (mismatch(name, outputs[key], expected[key], notes=notes)
                    or mismatch(f"{name} (vs. the numerical gradient)", outputs[key],
-                               expected["numerical"][key], tol=1e-5))
+                               expected["numerical"][key], tol=NUMERICAL_TOL))
         if problem:
             return "failed", problem + (hint if key[5] == "W" else "")
     return "passed", ""
@@ -214,7 +223,7 @@ def verdict(ctx, case, run, passing_groups=frozenset()):
         else:
             status, message = check_model(case, run.outputs, expected, notes)
         if status == "passed" and notes:
-            message = "; ".join(notes + ([message] if message else []))
+            message = "; ".join(list(dict.fromkeys(notes)) + ([message] if message else []))
     if message or status != "passed":
         message = f"case {case.index} ({case.describe}): {message}"
     return CaseResult(case.group, case.index, status, message, value)

@@ -1,10 +1,17 @@
 """The release's hand-written helpers: utils/feedback.py and utils/vis_utils.py."""
+import importlib
 import importlib.util
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cnn_course import SOURCE
+from cnnkit.grader.release.derive import derived_text
+from cnnkit.grader.release.layout import load_layout
+from cnnkit.grader.release.stepper import stepper_files
 
 
 def _load(relpath):
@@ -15,7 +22,27 @@ def _load(relpath):
     return module
 
 
-feedback = _load("utils/feedback.py")
+def _load_feedback():
+    """utils/feedback.py as the release has it: in a package beside its derived utils/closeness.py
+    and utils/stepper/ (whose step hints failed checks print)."""
+    package = Path(tempfile.mkdtemp(prefix="cnn-helpers-")) / "cnn_release_utils"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "feedback.py").write_text((SOURCE / "utils" / "feedback.py").read_text())
+    layout = load_layout(SOURCE)
+    (package / "closeness.py").write_text(derived_text("closeness.py", "utils/closeness.py",
+                                                       layout["derived"]))
+    for path, data in stepper_files(layout).items():
+        (package / path.split("/", 1)[1]).parent.mkdir(exist_ok=True)
+        (package / path.split("/", 1)[1]).write_bytes(data)
+    sys.path.insert(0, str(package.parent))
+    try:
+        return importlib.import_module("cnn_release_utils.feedback")
+    finally:
+        sys.path.remove(str(package.parent))
+
+
+feedback = _load_feedback()
 vis_utils = _load("utils/vis_utils.py")
 
 
@@ -26,7 +53,9 @@ def test_check_close_names_the_first_differing_entry():
     actual[1, 2, 0, 1] -= 0.5
     with pytest.raises(feedback.CheckFailed, match=(
             r"^conv_forward_naive: out differs from the expected value at out\[0, 1, 1, 0\] "
-            r"\(stride 2, pad 1\): expected 1.85714, got 2.35714 \(2 of 24 entries differ\)$")):
+            r"\(stride 2, pad 1\): expected 1.85714, got 2.35714 \(2 of 24 entries differ\)\n"
+            r"To see it step by step: from cnn_release_utils.stepper import step_conv; "
+            r"step_conv\(conv_forward_naive\)$")):
         feedback.check_close("conv_forward_naive", "out", actual, expected, "stride 2, pad 1")
     assert feedback.check_close("f", "out", expected + 1e-12, expected) < 1e-9
 
