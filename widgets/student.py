@@ -83,7 +83,7 @@ def _first_failing(make, examples, seed):
         stepper = make(shapes, seed + k)
         if stepper.check_result is not None and not stepper.check_result.passed:
             return stepper
-        first = first or stepper
+        first = stepper if first is None else first
     return first
 
 
