@@ -4,13 +4,15 @@
 a student's folder: the student files and the functions and classes the
 hidden tests import from them (from the test groups), where the challenge
 checkpoint may be and the accuracy that earns full points, the folders the
-grader skips, and the largest file worth uploading. The release builder ships them as ``utils/submission_rules.json``,
-so the students' pre-submission check (``python -m utils.submit``) applies
-the same rules without cnnkit.
+grader skips, and the largest file worth uploading. ``cnnkit assign`` ships them in the release (:func:`submission_files`, at the
+path ``assignment.json`` gives), so the students' pre-submission check
+(``python -m utils.submit``) applies the same rules without cnnkit.
 """
-from ..compare.step import FULL_ACCURACY
-from ..files import SKIP_DIRS
-from ..run.step import MAX_SOURCE_BYTES
+import json
+
+from ..files import MAX_SOURCE_BYTES, SKIP_DIRS
+from ..release.layout import LAYOUT_FILE, AssignError
+from ..testbank.groups import FULL_ACCURACY, get_assignment
 
 #: a file over this size is left out of a submission (data, not work)
 MAX_FILE_BYTES = 50 << 20
@@ -48,3 +50,16 @@ def submission_rules(assignment):
         "max_source_bytes": MAX_SOURCE_BYTES,
         "full_accuracy": FULL_ACCURACY,
     }
+
+
+def submission_files(layout):
+    """``{release path: bytes}``: the rules file that ``layout`` (an assignment.json) asks for."""
+    wanted = layout.get("submission_rules")
+    if not wanted:
+        return {}
+    try:
+        assignment = get_assignment(wanted["assignment"])
+    except ValueError as err:
+        raise AssignError(f"{LAYOUT_FILE}: submission_rules: {err}") from err
+    text = json.dumps(submission_rules(assignment), indent=1, sort_keys=True) + "\n"
+    return {wanted["path"]: text.encode()}

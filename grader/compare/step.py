@@ -17,6 +17,7 @@ from cnnkit.reference.closeness import difference, form_note, same_when_broadcas
 from ..testbank.cases import H
 from ..context import CaseResult, GroupResult
 from ..testbank.cache import cases_for, expected_for
+from ..testbank.groups import FULL_ACCURACY
 from ..files import is_regular
 from .static_check import violations
 
@@ -30,8 +31,6 @@ DIRECTIONAL_TOL = 1e-5
 MOVED = 1e-6
 #: magnitudes below this count as this, so that all-zero values still have a scale
 TINY = 1e-8
-#: accuracy earning full points in the accuracy group
-FULL_ACCURACY = 0.65
 
 
 def mismatch(name, got, want, tol=TOL, notes=None):

@@ -26,15 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import is_regular, regular_files
+from ..files import MAX_SOURCE_BYTES, is_regular, regular_files
 from ..sandbox.kernels import kernels_for
 from ..testbank.cache import cases_for
 from ..sandbox import HARNESS, Limits, run_sandboxed
 from ..sandbox.isolation import MAX_LIMITS
 
 MAX_RESTARTS = 3
-#: largest .py file copied into a sandbox, and largest output file read back
-MAX_SOURCE_BYTES = 2 << 20
+#: largest output file read back
 MAX_OUTPUT_BYTES = 64 << 20
 
 

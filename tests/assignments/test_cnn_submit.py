@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from cnn_course import NOTEBOOKS, SOURCE, execute_notebook
+from cnnkit.grader.collect.rules import submission_files
 from cnnkit.grader.release.build import build_package
 
 SMALL_ENV = {"CNNKIT_SMALL": "1", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
@@ -38,7 +39,7 @@ def solved(tmp_path_factory, fake_cifar):
     """The solution build with its notebooks run in order and saved, plus ``submission.zip``."""
     base = tmp_path_factory.mktemp("solved")
     folder = base / "cnn"
-    build_package(SOURCE, folder, solutions=True)
+    build_package(SOURCE, folder, solutions=True, generated=submission_files)
     with pytest.MonkeyPatch.context() as mp:
         for key, value in {**SMALL_ENV, "CNNKIT_DATA": str(fake_cifar),
                            "CNNKIT_CACHE": str(base / "cache")}.items():

@@ -17,6 +17,9 @@ RULES_FILE = Path(__file__).resolve().parent / "submission_rules.json"
 
 def load_rules():
     """The grader's rules of a submission, shipped with the homework."""
+    if not RULES_FILE.is_file():
+        raise FileNotFoundError(f"{RULES_FILE} is missing: your copy of the homework is "
+                                "incomplete; download it again")
     return json.loads(RULES_FILE.read_text())
 
 
