@@ -113,7 +113,7 @@ def grade_submissions(submissions, out, assignment="cnn",
     workers : submissions graded in parallel, each driving its own sandboxes.
     timeout : seconds of CPU and wall-clock time for each test group's sandbox.
     memory_mb : address-space limit of the sandboxed process.
-    secret : course secret file; default :func:`cnnkit.grader.secret.default_secret_path`,
+    secret : course secret file; default :func:`cnnkit.grader.testbank.secret.default_secret_path`,
         created on first use.
     nbgrader : an nbgrader course root whose gradebook receives the scores.
     data : CIFAR-10 archive or folder for the accuracy test (default ``CNNKIT_DATA``,

@@ -42,7 +42,7 @@ class GradingContext:
 
 @dataclass
 class Submission:
-    """One student's folder as found by :mod:`cnnkit.grader.collect`."""
+    """One student's folder as found by :mod:`cnnkit.grader.collect.step`."""
     student_id: str
     folder: Path | None
     fingerprint: str = ""

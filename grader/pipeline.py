@@ -1,13 +1,13 @@
 """The grading pipeline: a declared list of steps, each ``step(ctx, work) -> work``.
 
-``collect`` (:mod:`~cnnkit.grader.collect`) finds the submissions of a batch;
-then every gradable submission goes through :data:`STEPS`:
+``collect`` (:mod:`~cnnkit.grader.collect.step`) finds the submissions of a batch;
+then every gradable submission goes through :data:`STEPS`, one folder each:
 
-1. ``notebook_check.run`` - report deleted or edited test and locked notebook cells;
-2. ``execute.run`` - run the student's code on every hidden case in sandboxes;
-3. ``compare.run`` - compare what came back with the reference, case by case;
-4. ``score.run`` - points per group;
-5. ``report.run`` - write the student's ``grade.json``, ``results.json``, ``feedback.html``.
+1. ``notebook_check/`` - report deleted or edited test and locked notebook cells;
+2. ``run/`` - run the student's code on every hidden case in sandboxes;
+3. ``compare/`` - compare what came back with the reference, case by case;
+4. ``score/`` - points per group;
+5. ``report/`` - write the student's ``grade.json``, ``results.json``, ``feedback.html``.
 
 ``ctx`` (:class:`~cnnkit.grader.context.GradingContext`) is the same for the
 whole batch; ``work`` (:class:`~cnnkit.grader.context.Work`) is the student's
@@ -18,13 +18,13 @@ import time
 import traceback
 
 from .compare import step as compare
+from .context import Work
 from .notebook_check import step as notebook_check
 from .report import step as report
-from .run import step as execute
+from .run import step as run
 from .score import step as score
-from .context import Work
 
-STEPS = (notebook_check.run, execute.run, compare.run, score.run, report.run)
+STEPS = (notebook_check.run, run.run, compare.run, score.run, report.run)
 
 
 def grade_one(ctx, submission):

@@ -5,10 +5,10 @@ import numpy as np
 
 from cnnkit.reference.checks import check_int
 
-from . import render, views
+from . import imagescale, views
 from .checking import CheckResult, forward_failed, run_student, run_student_backward
 from .frames import PoolFrames, pool_frames
-from .stepper import (MODES, Stepper, as_float, check_choice, check_student,
+from .stepper import (MODES, Stepper, as_float, check_choice, check_scale, check_student,
                       one_image)
 
 
@@ -19,6 +19,7 @@ class _PoolState:
     mode: str
     digits: int
     arrays: dict
+    scale: str
 
 
 class PoolStepper(Stepper):
@@ -43,18 +44,22 @@ class PoolStepper(Stepper):
         that should feed the first wrong ``dx`` entry.
     student_forward : backward mode only: the student's forward, whose cache
         the backward gets; by default the documented ``(x, pool_param)``.
-    seed, digits, editable, interval, jump_on, max_frames : as for
-        :class:`~cnnkit.widgets.ConvStepper`.
+    seed, digits, editable, interval, jump_on, max_frames, scale : as for
+        :class:`~cnnkit.widgets.ConvStepper` (``"auto"`` picks image scale for
+        inputs larger than 12x12 or with more than 4 channels).
     """
 
+    _VIEWS = (views.pool_board, views.pool_forward, views.pool_backward)
     _EDITABLE = (("C", "channels"), ("H", "height"), ("W", "width"),
                  ("pool_height", "pool h"), ("pool_width", "pool w"), ("stride", "stride"))
 
     def __init__(self, x=None, pool_height=2, pool_width=2, stride=2, mode="forward",
                  dout=None, student=None, seed=0, digits=2, editable=True, interval=800,
-                 jump_on="click", max_frames=400, student_forward=None):
+                 jump_on="click", max_frames=400, scale="auto",
+                 student_forward=None):
         self.mode = check_choice(mode, "mode", MODES)
         self.student = check_student(student, mode)
+        self._scale = check_scale(scale, mode, student)
         self.student_forward = check_student(student_forward, mode, "student_forward")
         self.digits = check_int(digits, "digits", 0)
         self._rng = np.random.default_rng(seed)
@@ -82,6 +87,9 @@ class PoolStepper(Stepper):
             x = arrays["x"] = self._rng.integers(0, 4, (p["C"], p["H"], p["W"])) * 1.0
         pool_param = {k: p[k] for k in ("pool_height", "pool_width", "stride")}
         pf = pool_frames(x, pool_param)
+        scale = "numbers"
+        if self.mode == "forward" and self.student is None:
+            scale = imagescale.pick_scale(self._scale, p["C"], p["H"], p["W"])
         check = None
         if self.mode == "backward":
             dout = arrays["dout"]
@@ -93,7 +101,7 @@ class PoolStepper(Stepper):
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")
             check = run_student(self.student, (x[None], pool_param), pf.out, name)
-        return _PoolState(pf, check, self.mode, self.digits, arrays), len(pf.frames)
+        return _PoolState(pf, check, self.mode, self.digits, arrays, scale), len(pf.frames)
 
     def _check_backward(self, pf, pool_param):
         """The student's backward on the documented cache (or their own forward's)."""
@@ -107,16 +115,8 @@ class PoolStepper(Stepper):
         return run_student_backward(self.student, (pf.dout[None].copy(), cache),
                                     {"dx": pf.frames[-1].dx}, name, pf.step_for)
 
-    def _render(self, state):
+    def _describe(self, state):
         pf = state.frames
-        backward, digits, event = state.mode == "backward", state.digits, self._event
-        board = views.pool_board(pf, digits, state.check, backward, event)
-        if backward:
-            htmls = [views.pool_backward(self.scope, pf, fr, digits, state.check)
-                     for fr in pf.frames]
-        else:
-            htmls = [views.pool_forward(self.scope, pf, fr, digits, state.check)
-                     for fr in pf.frames]
         ties = sum(len(fr.ties) > 1 for fr in pf.frames)
         summary = (f"x {pf.x.shape}, pool {pf.pool_height}x{pf.pool_width}, stride "
                    f"{pf.stride} &rarr; out {pf.out.shape}: {len(pf.frames)} steps"
@@ -124,5 +124,7 @@ class PoolStepper(Stepper):
                    + (", windows overlap" if pf.stride < max(pf.pool_height, pf.pool_width)
                       else ""))
         title = "Max pooling, backward pass" if state.mode == "backward" else "Max pooling"
-        first = (state.check.step or 0) if state.check is not None else 0
-        return render.header(title, summary, state.check), board, htmls, first
+        return title, summary
+
+    def _image_layer(self, images, state):
+        return imagescale.pool_layer(images, "pool", state.frames, digits=state.digits)

@@ -3,7 +3,8 @@
 ``assignment.json``'s ``stepper`` entry names the release package (``dir``)
 and the module of ``cnnkit.widgets`` the students call (``entry``, whose
 functions ``__init__.py`` re-exports); every widgets module it reaches by
-relative imports is copied, never retyped. Imports of ``cnnkit.reference``
+relative imports is copied, never retyped, with the files beside it that
+share its name (its assets, e.g. ``imagescale.js``). Imports of ``cnnkit.reference``
 are rewritten to the release's derived copies (``cnnkit.reference.checks`` ->
 ``nndl.checks``). The naive layers are the students' own work and are not in
 the release, so ``substitute`` names the reference function standing in for
@@ -129,4 +130,8 @@ def stepper_files(layout, source=None):
         text = (source / f"{name}.py").read_text()
         files[f"{target}/{name}.py"] = release_text(
             name, text, layout["derived"], config["substitute"]).encode()
+        # a module's own assets share its name (imagescale.py reads imagescale.js)
+        for asset in sorted(source.glob(f"{name}.*")):
+            if asset.suffix != ".py" and asset.is_file():
+                files[f"{target}/{asset.name}"] = asset.read_bytes()
     return files

@@ -1,4 +1,4 @@
-"""Pipeline step "sandbox": run the student's code on every hidden case, in sandboxes.
+"""Pipeline step "run": the student's code on every hidden case, in sandboxes.
 
 The parent makes a fresh folder holding only the student's ``.py`` files, the
 trusted ``harness.py``, ``job.json`` and the case inputs as ``.npz``, runs the

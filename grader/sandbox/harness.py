@@ -9,6 +9,11 @@ Before each case it writes ``outputs/<name>.started``, so the grader knows
 which case was running if the process dies. Each test group gets a time
 budget (``job["group_seconds"]``, a SIGALRM timer); the sandbox's own limits
 stay the backstop. Standard library and numpy only.
+
+Because it runs alone, this file is the one home of what it shares with the
+grader: the call format (:func:`resolve`) and the lists of forbidden modules
+(``FAST_MODULES``, ``BLOCKED_PACKAGES``), which the test bank and the static
+check import from here.
 """
 import copy
 import importlib
