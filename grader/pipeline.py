@@ -23,6 +23,7 @@ from .notebook_check import step as notebook_check
 from .report import step as report
 from .run import step as run
 from .score import step as score
+from .errors import GraderFault
 
 STEPS = (notebook_check.run, run.run, compare.run, score.run, report.run)
 
@@ -30,8 +31,11 @@ STEPS = (notebook_check.run, run.run, compare.run, score.run, report.run)
 def grade_one(ctx, submission):
     """Grade one submission; returns its record (a dict, as in ``grade.json``).
 
-    Never raises because of the submission: an ungradable folder, or a grader
-    failure on this student, becomes a record with status ``ungradable``.
+    Never raises because of the submission: an ungradable folder becomes a record
+    with status ``ungradable``; a failure of the grader's own making on this student
+    (a sandbox that did not start, a harness that failed before the student's code,
+    a bug in a step) becomes ``grader_error``, with the reason and no score, retried
+    by the next run.
     """
     if submission.problem:
         record = report.ungradable_record(ctx, submission, ctx.grader_key)
@@ -44,18 +48,17 @@ def grade_one(ctx, submission):
             work = step(ctx, work)
         work.seconds = time.perf_counter() - start
         work = STEPS[-1](ctx, work)
+    except GraderFault as err:
+        return grader_error(ctx, submission, str(err))
     except Exception as err:  # a grader bug must not stop the batch
         traceback.print_exc(file=sys.stderr)
-        return internal_error(ctx, submission, err, "please report it to the course staff")
+        return grader_error(ctx, submission, f"internal grader error ({type(err).__name__}: "
+                                             f"{err}); please report it to the cnnkit maintainers")
     return report.student_record(ctx, work, ctx.grader_key)
 
 
-def internal_error(ctx, submission, err, advice):
-    """Record (and write) ``submission`` as ungradable because the grader failed on it.
-
-    Its grader key is ``internal-error``, so the next run grades it again.
-    """
-    submission.problem = f"internal grader error ({type(err).__name__}: {err}); {advice}"
-    record = report.ungradable_record(ctx, submission, "internal-error")
+def grader_error(ctx, submission, reason):
+    """Write and return the record of a student the grader failed (no score)."""
+    record = report.grader_error_record(ctx, submission, reason)
     report.write_student(ctx.out, record)
     return record
