@@ -208,7 +208,8 @@ def check_predict(ctx, outputs):
 def verdict(ctx, case, run, passing_groups=frozenset()):
     """The :class:`CaseResult` of one case (``passing_groups``: groups with a passed case)."""
     if run.status != "ok":
-        return CaseResult(case.group, case.index, run.status, f"case {case.index}: {run.message}")
+        return CaseResult(case.group, case.index, run.status, f"case {case.index}: {run.message}",
+                          kinds=case.kinds)
     value = None
     if case.call["kind"] == "predict":
         status, message, value = check_predict(ctx, run.outputs)
@@ -225,7 +226,7 @@ def verdict(ctx, case, run, passing_groups=frozenset()):
             message = "; ".join(list(dict.fromkeys(notes)) + ([message] if message else []))
     if message or status != "passed":
         message = f"case {case.index} ({case.describe}): {message}"
-    return CaseResult(case.group, case.index, status, message, value)
+    return CaseResult(case.group, case.index, status, message, value, case.kinds)
 
 
 def rule_breaks(ctx, work, group, run):
