@@ -18,6 +18,7 @@ from pathlib import Path
 from . import execute, expected, report
 from .collect import collect
 from .context import GradingContext
+from .course import template_assignments
 from .errors import GraderUsageError
 from .execute import limits_for
 from .heldout import load_heldout
@@ -92,16 +93,24 @@ def previous_record(out, sub, ctx):
     return record if same else None
 
 
-def _instructor_notebooks(assignment):
-    """The release's protected notebook cells, or None without the assignment source."""
+def _instructor_notebooks(assignment, course):
+    """``(protected cells, where they came from, why the check cannot run)``.
+
+    From ``course`` (a course folder) or else the installed course template. A missing
+    ``course`` is the grader's misuse; a source that does not build only skips the check,
+    which summary.json and every report then say.
+    """
+    from .course import assignment_source
     from .notebook_check import instructor_cells
-    if assignment.name != "cnn":
-        return None
+    if course is None and assignment.name not in template_assignments():
+        return None, "", f"the course template has no {assignment.name!r} notebooks"
+    source, where = assignment_source(assignment.name, course)
     try:
-        return instructor_cells()
-    except Exception as err:  # no source, or it does not build: skip the check, say so
-        print(f"cnnkit grade: notebook cells not checked ({err})", file=sys.stderr)
-        return None
+        return instructor_cells(source), where, ""
+    except Exception as err:  # the source does not build: skip the check, say so
+        problem = f"the release notebooks of {where} could not be built ({err})"
+        print(f"cnnkit grade: notebook cells not checked: {problem}", file=sys.stderr)
+        return None, where, problem
 
 
 def _progress(total, enabled):
@@ -113,7 +122,7 @@ def _progress(total, enabled):
 
 def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
                       memory_mb=2048, secret=None, nbgrader=None, data=None, heldout=1000,
-                      progress=False):
+                      progress=False, course=None):
     """Grade every submission under ``submissions``; write reports to ``out``.
 
     Parameters
@@ -132,6 +141,9 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         then the cnnkit cache); without data the accuracy group is an error.
     heldout : number of held-out test images for the accuracy test (10-10000).
     progress : show a progress bar (tqdm) over submissions.
+    course : the instructor's course folder (``cnnkit course new``), whose
+        ``source/<assignment>/`` notebooks the notebook check compares against;
+        default: the course template installed with cnnkit.
 
     Returns
     -------
@@ -152,6 +164,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     if nbgrader is not None:
         from .gradebook import check_course
         gradebook_writer = check_course(nbgrader)
+    notebooks, notebook_source, notebook_problem = _instructor_notebooks(assign, course)
     secret_obj = load_secret(secret)
     found = collect(sub_root, assign)
     out.mkdir(parents=True, exist_ok=True)
@@ -162,7 +175,8 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
                              limits=limits_for(timeout, int(memory_mb)), out=out,
                              heldout=held, heldout_problem=problem,
                              grader_key=grader_key(assign, held, problem),
-                             notebooks=_instructor_notebooks(assign))
+                             notebooks=notebooks, notebook_source=notebook_source,
+                             notebook_problem=notebook_problem)
         result = BatchResult(out)
         todo = []
         for sub in found:

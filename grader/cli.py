@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "cnnkit.reference.bench_command",
     "cnnkit.grader.assign_command",
     "cnnkit.grader.grade_command",
+    "cnnkit.grader.course_command",
     "cnnkit.widgets.commands",
 ]
 

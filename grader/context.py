@@ -43,6 +43,8 @@ class GradingContext:
     heldout_problem: str = "" # why held-out data is missing, shown to the instructor
     grader_key: str = ""      # changes when anything that affects scores changes (resume)
     notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
+    notebook_source: str = ""      # the course (or template) those cells come from
+    notebook_problem: str = ""     # why the notebook check cannot run, shown in every report
 
 
 @dataclass

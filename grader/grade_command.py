@@ -33,6 +33,10 @@ def register(subparsers):
                             "(default: $CNNKIT_DATA, then the cnnkit cache)")
     grade.add_argument("--heldout", type=int, default=1000,
                        help="held-out test images for the accuracy test, 10-10000 (default: 1000)")
+    grade.add_argument("--course", default=None, metavar="DIR",
+                       help="the instructor's course (from `cnnkit course new`): the notebook "
+                            "check compares against the release of DIR/source/<assignment> "
+                            "(default: the course template installed with cnnkit)")
     grade.add_argument("--demo", action="store_true",
                        help="ignore SUBMISSIONS: grade the embedded demo students into --out")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -61,6 +65,11 @@ def show(result, stream=None):
         line = f"  {r['student_id']}: {r['total']:g} / {r['max_total']:g}"
         print(line + (f" (ungradable: {r['reason']})" if r["status"] != "graded" else ""),
               file=stream)
+    check = s.get("notebook_check", {})
+    if check.get("problem"):
+        print(f"notebook cells not checked: {check['problem']}", file=stream)
+    elif check.get("source"):
+        print(f"notebook cells checked against {check['source']}", file=stream)
     print(f"grades:   {result.out / 'grades.csv'}", file=stream)
     print(f"summary:  {result.out / 'summary.json'}", file=stream)
     print(f"feedback: {result.out}/<student_id>/feedback.html", file=stream)
@@ -80,7 +89,7 @@ def run_grade(args):
                 args.submissions, args.out, assignment=args.assignment, workers=args.workers,
                 timeout=args.timeout, memory_mb=args.memory, secret=args.secret,
                 nbgrader=args.nbgrader, data=args.data, heldout=args.heldout,
-                progress=not args.no_progress)
+                progress=not args.no_progress, course=args.course)
     except GraderUsageError as err:
         print(f"cnnkit grade: error: {err}", file=sys.stderr)
         return 2

@@ -23,7 +23,8 @@ def student_record(ctx, work, grader_key):
             "secret": ctx.secret.fingerprint, "grader": grader_key,
             "total": round(work.total, 2), "max_total": ctx.assignment.max_total,
             "groups": [g.to_dict() for g in work.groups], "isolation": work.isolation,
-            "seconds": round(work.seconds, 3), "notebook_edits": work.notebook_edits}
+            "seconds": round(work.seconds, 3), "notebook_edits": work.notebook_edits,
+            "notebook_check_problem": ctx.notebook_problem}
 
 
 def ungradable_record(ctx, sub, grader_key):
@@ -35,7 +36,8 @@ def ungradable_record(ctx, sub, grader_key):
             "groups": [{"name": g.name, "score": 0.0, "max_score": g.points, "note": sub.problem,
                         "no_credit": False, "seconds": 0.0, "cases": []}
                        for g in ctx.assignment.groups],
-            "isolation": "", "seconds": 0.0, "notebook_edits": []}
+            "isolation": "", "seconds": 0.0, "notebook_edits": [],
+            "notebook_check_problem": ctx.notebook_problem}
 
 
 def gradescope(record):
@@ -54,6 +56,9 @@ def gradescope(record):
         output += ("\n" if output else "") + ("Protected notebook cells changed (they earn nothing "
                    "here, but tell your instructor why): " + notebook_check.describe(
                        record["notebook_edits"]))
+    if record.get("notebook_check_problem"):
+        output += ("\n" if output else "") + ("Notebook cells were not checked: "
+                                              + record["notebook_check_problem"])
     return {"score": record["total"], "execution_time": record["seconds"], "output": output,
             "visibility": "visible", "tests": tests}
 
@@ -101,6 +106,8 @@ def summary(ctx, records, timing):
             "max_total": ctx.assignment.max_total, "secret_fingerprint": ctx.secret.fingerprint,
             "isolation": isolation[0] if len(isolation) == 1 else isolation,
             "heldout": ctx.heldout.source if ctx.heldout else ctx.heldout_problem,
+            "notebook_check": {"ran": ctx.notebooks is not None, "source": ctx.notebook_source,
+                               "problem": ctx.notebook_problem},
             "timing": timing,
             "reproduce": "each case is rebuilt from the course secret with "
                          "cnnkit.grader.testbank.get_assignment(name).make_case(key, group, index)"}

@@ -55,3 +55,10 @@ def cifar_folder(tmp_path):
 @pytest.fixture
 def cifar_archive(tmp_path):
     return write_cifar_archive(tmp_path / "cifar-10-python.tar.xz")
+
+
+@pytest.fixture(scope="session")
+def cnnkit_wheel(tmp_path_factory):
+    """cnnkit's wheel, built once per session from the repository (see environments.py)."""
+    from environments import build_wheel
+    return build_wheel(tmp_path_factory.mktemp("dist"))

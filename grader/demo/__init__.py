@@ -5,13 +5,12 @@
 test), ``demo_mistakes`` (typical mistakes from :mod:`.mistakes`) and
 ``demo_hostile`` (code that kills its process, loops forever, uses the fast
 layers in a naive function and returns non-numeric data). :func:`run_demo`
-grades them. Both need the assignment source, i.e. a checkout of cnnkit.
+grades them. Both build from the course template installed with cnnkit.
 """
 import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import GraderUsageError
 from . import mistakes
 
 #: (path, old, new) edits that make the hostile demo student
@@ -32,12 +31,9 @@ DEMO_MISTAKES = ("wrong_padding", "missing_bias_gradient", "pool_gradient_everyw
 
 
 def source_dir():
-    """The ``cnn`` assignment source of this checkout."""
-    path = Path(__file__).resolve().parents[2] / "assignments" / "source" / "cnn"
-    if not (path / "assignment.json").is_file():
-        raise GraderUsageError(f"the demo needs the assignment source, not found at {path}; "
-                               "run it from a checkout of cnnkit (pip install -e .)")
-    return path
+    """The ``cnn`` assignment source of the installed course template."""
+    from ..course import assignment_source
+    return assignment_source("cnn")[0]
 
 
 def _patch(folder, path, old, new):
