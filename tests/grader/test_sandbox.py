@@ -563,15 +563,19 @@ def test_a_second_run_in_a_folder_left_deep_and_strange_still_works(workdir):
         subprocess.run(["rm", "-rf", str(workdir / "d")], check=False)
 
 
-def test_an_interpreter_living_under_tmp_stays_visible(tmp_path):
+@pytest.mark.slow
+def test_an_interpreter_living_under_tmp_stays_visible(tmp_path, cnnkit_wheel):
     """A grader run from a virtual environment under /tmp (as CI may do) still runs
     student code: the private /tmp is mounted before the interpreter's folders."""
     import tempfile
+
+    from environments import make_venv, pip_install
     venv = Path(tempfile.mkdtemp(prefix="cnnkit-venv-", dir="/tmp"))
     venv.chmod(0o755)  # as `python -m venv /tmp/NAME` leaves it
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                        str(venv)], check=True, timeout=120)
+        # a complete venv of its own: cnnkit from the wheel, numpy for the student
+        pip_install(make_venv(venv), "--no-deps", cnnkit_wheel)
+        pip_install(venv / "bin", "numpy")
         work = tmp_path / "work"
         work.mkdir()
         (work / "probe.py").write_text("import numpy, sys\nprint(sys.executable)\n")
