@@ -1,8 +1,8 @@
 """The exported demo page in headless Chromium, offline, with no kernel.
 
-Exports widgets/demo/conv_demo.ipynb (running ``npm ci`` in widgets/ first if
-the JavaScript packages are missing), serves it on 127.0.0.1, blocks every
-other request, and drives the first stepper (the CIFAR-10 convolution).
+Exports widgets/demo/conv_demo.ipynb (with the JavaScript installed with cnnkit),
+serves it on 127.0.0.1, blocks every other request, and drives the first stepper
+(the CIFAR-10 convolution).
 Set CNNKIT_SAVE_SCREENSHOT=1 to also refresh widgets/demo/screenshot.png.
 """
 import functools
