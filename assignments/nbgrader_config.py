@@ -22,7 +22,7 @@ c.CourseDirectory.ignore = [
     "*.egg-info", "build", "*.so", "checkpoints",
 ]
 
-# The stub of a notebook solution region; cnnkit.grader.assign.NOTEBOOK_STUB is the same.
+# The stub of a notebook solution region; cnnkit.grader.release.notebooks.NOTEBOOK_STUB is the same.
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\n"
               "raise NotImplementedError('Write your code in this cell, replacing these two "

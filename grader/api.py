@@ -15,15 +15,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import execute, expected, report
-from .collect import collect
+from .report import step as report
+from .collect.step import collect
 from .context import GradingContext
 from .course import template_assignments
 from .errors import GraderUsageError
-from .execute import limits_for
-from .heldout import load_heldout
+from .run.step import limits_for
+from .testbank import cache
+from .testbank.heldout import load_heldout
 from .pipeline import grade_one
-from .secret import load_secret
+from .testbank.secret import load_secret
 from .testbank import get_assignment
 
 GRADER_VERSION = "1"
@@ -101,7 +102,7 @@ def _instructor_notebooks(assignment, course):
     which summary.json and every report then say.
     """
     from .course import assignment_source
-    from .notebook_check import instructor_cells
+    from .notebook_check.step import instructor_cells
     if course is None and assignment.name not in template_assignments():
         return None, "", f"the course template has no {assignment.name!r} notebooks"
     source, where = assignment_source(assignment.name, course)
@@ -162,7 +163,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
     gradebook_writer = None
     if nbgrader is not None:
-        from .gradebook import check_course
+        from .report.gradebook import check_course
         gradebook_writer = check_course(nbgrader)
     notebooks, notebook_source, notebook_problem = _instructor_notebooks(assign, course)
     secret_obj = load_secret(secret)
@@ -208,20 +209,6 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     return result
 
 
-def _warm_caches(ctx):
-    """Hidden cases and expected values of every group, computed once in this process."""
-    for g in ctx.assignment.groups:
-        for case in execute.cases_for(ctx, g.name):
-            expected.expected_for(ctx.assignment, ctx.secret.key, g.name, case.index)
-    return dict(execute._CASES), dict(expected._CACHE)
-
-
-def _install_caches(cases, values):
-    """Pool initializer: a worker starts with the parent's cases and expected values."""
-    execute._CASES.update(cases)
-    expected._CACHE.update(values)
-
-
 def _grade_all(ctx, todo, workers):
     """Yield each submission's record as it finishes (in a pool when ``workers > 1``)."""
     if workers == 1 or len(todo) <= 1:
@@ -230,7 +217,7 @@ def _grade_all(ctx, todo, workers):
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_install_caches, initargs=_warm_caches(ctx))
+                               initializer=cache.install, initargs=cache.snapshot(ctx))
     with pool:
         futures = {pool.submit(grade_one, ctx, sub): sub for sub in todo}
         for future in as_completed(futures):

@@ -1,7 +1,7 @@
 """``cnnkit assign``: build the student release (or the solution build) of an assignment."""
 import sys
 
-from .assign import AssignError, build_package, sync_derived
+from .release.build import AssignError, build_package, sync_derived
 
 
 def register(subparsers):

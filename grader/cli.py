@@ -1,31 +1,31 @@
-"""The ``cnnkit`` command line: a thin layer over the Python API.
+"""The ``cnnkit`` command line: a dispatcher that knows no command of its own.
 
-Each subcommand lives in its own module, which exposes ``register(subparsers)``
-adding an argparse parser whose ``func(args)`` returns the exit status.
+Each part of cnnkit owns its subcommands and declares a registration function
+in the ``cnnkit.commands`` entry-point group (see ``pyproject.toml``):
+``register(subparsers)`` adds argparse parsers whose ``func(args)`` returns the
+exit status. The dispatcher only collects them and calls the chosen one.
 """
 import argparse
-import importlib
 import sys
+from importlib.metadata import entry_points
 
-COMMAND_MODULES = [
-    "cnnkit.reference.commands",
-    "cnnkit.reference.bench_command",
-    "cnnkit.grader.assign_command",
-    "cnnkit.grader.grade_command",
-    "cnnkit.grader.course_command",
-    "cnnkit.widgets.commands",
-]
+GROUP = "cnnkit.commands"
 
 
-def positive_int(text):
-    """argparse type: an int >= 1, with a message that shows the bad value."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}")
-    return value
+def registrations():
+    """The parts' ``register`` functions, in a stable order (by entry-point name)."""
+    found = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
+    if not found:
+        raise RuntimeError(f"no cnnkit commands are registered (entry-point group {GROUP!r} "
+                           "is empty): reinstall cnnkit, e.g. `pip install -e .`")
+    loaded = []
+    for ep in found:
+        try:
+            loaded.append(ep.load())
+        except ImportError as err:
+            raise RuntimeError(f"the commands of {ep.name!r} ({ep.value}) cannot be loaded "
+                               f"({err}): reinstall cnnkit, e.g. `pip install -e .`") from err
+    return loaded
 
 
 def build_parser():
@@ -33,13 +33,17 @@ def build_parser():
         prog="cnnkit",
         description="Teaching kit and autograder for convolutional neural networks.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for register in registrations():
+        register(subparsers)
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except RuntimeError as err:  # stale or broken installation metadata
+        print(f"cnnkit: {err}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -54,9 +54,14 @@ def assignment_source(assignment="cnn", course=None):
     return source.resolve(), f"{where} ({source.resolve()})"
 
 
+def template_source(assignment="cnn"):
+    """The source folder of ``assignment`` in the installed course template."""
+    return assignment_source(assignment)[0]
+
+
 def _template_files(source):
     """The source files of a template assignment, relative: no build products, nothing derived."""
-    from .assign import load_layout, source_files
+    from .release.layout import load_layout, source_files
     layout = load_layout(source)
     return source_files(source, dict(layout, instructor_only=[]))
 
@@ -70,7 +75,7 @@ def new_course(folder, assignment="cnn", force=False, sync=True):
     written too, so the source notebooks run in place. Returns the written paths, relative
     to ``folder``, sorted.
     """
-    from .assign import sync_derived
+    from .release.build import sync_derived
     template, _ = assignment_source(assignment)
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():

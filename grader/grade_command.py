@@ -14,7 +14,7 @@ def register(subparsers):
                     "whose files did not change. Exit status 0 once the batch is graded, "
                     "2 when the grader is misused.")
     grade.add_argument("submissions", metavar="SUBMISSIONS", nargs="?",
-                       help="folder of student folders (not needed with --demo)")
+                       help="folder of student folders")
     grade.add_argument("--assignment", default="cnn", help="assignment name (default: cnn)")
     grade.add_argument("--out", required=True, help="report folder (outside SUBMISSIONS)")
     grade.add_argument("--workers", type=int, default=1,
@@ -37,8 +37,6 @@ def register(subparsers):
                        help="the instructor's course (from `cnnkit course new`): the notebook "
                             "check compares against the release of DIR/source/<assignment> "
                             "(default: the course template installed with cnnkit)")
-    grade.add_argument("--demo", action="store_true",
-                       help="ignore SUBMISSIONS: grade the embedded demo students into --out")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     grade.set_defaults(func=run_grade)
 
@@ -77,19 +75,15 @@ def show(result, stream=None):
 
 def run_grade(args):
     from .api import grade_submissions
-    from .demo import run_demo as demo
     try:
-        if args.demo:
-            result = demo(args.out, data=args.data, workers=args.workers,
-                          progress=not args.no_progress)
-        elif args.submissions is None:
-            raise GraderUsageError("SUBMISSIONS is required (or pass --demo)")
-        else:
-            result = grade_submissions(
-                args.submissions, args.out, assignment=args.assignment, workers=args.workers,
-                timeout=args.timeout, memory_mb=args.memory, secret=args.secret,
-                nbgrader=args.nbgrader, data=args.data, heldout=args.heldout,
-                progress=not args.no_progress, course=args.course)
+        if args.submissions is None:
+            raise GraderUsageError("SUBMISSIONS is required (`cnnkit demo` grades the example "
+                                   "students)")
+        result = grade_submissions(
+            args.submissions, args.out, assignment=args.assignment, workers=args.workers,
+            timeout=args.timeout, memory_mb=args.memory, secret=args.secret,
+            nbgrader=args.nbgrader, data=args.data, heldout=args.heldout,
+            progress=not args.no_progress, course=args.course)
     except GraderUsageError as err:
         print(f"cnnkit grade: error: {err}", file=sys.stderr)
         return 2

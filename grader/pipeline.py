@@ -17,7 +17,11 @@ import sys
 import time
 import traceback
 
-from . import compare, execute, notebook_check, report, score
+from .compare import step as compare
+from .notebook_check import step as notebook_check
+from .report import step as report
+from .run import step as execute
+from .score import step as score
 from .context import Work
 
 STEPS = (notebook_check.run, execute.run, compare.run, score.run, report.run)

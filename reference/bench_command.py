@@ -6,7 +6,7 @@ import sys
 
 def register(subparsers):
     """Add the ``bench`` subcommand to the ``cnnkit`` command line."""
-    from cnnkit.grader.cli import positive_int
+    from .command_line import positive_int
     parser = subparsers.add_parser(
         "bench",
         help="time the fast conv/pool/batchnorm layers against PyTorch's CPU kernels",

@@ -1,10 +1,12 @@
-"""``cnnkit data`` and ``cnnkit train``: thin command-line layers over data.py and train.py."""
+"""The reference's subcommands: ``cnnkit data``, ``cnnkit train`` (thin layers over data.py and
+train.py) and ``cnnkit bench``, registered with the ``cnnkit`` dispatcher."""
 import sys
 from pathlib import Path
 
 
 def register(subparsers):
-    from cnnkit.grader.cli import positive_int
+    from . import bench_command
+    from .command_line import positive_int
     data = subparsers.add_parser(
         "data", help="get CIFAR-10 (download, or from a local archive or folder)",
         description="Make CIFAR-10 available to cnnkit. Without --from, downloads the official "
@@ -33,6 +35,7 @@ def register(subparsers):
                        help="test images (default 1000)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.set_defaults(func=run_train)
+    bench_command.register(subparsers)
 
 
 def run_data(args):

@@ -3,7 +3,7 @@ import sys
 
 
 def register(subparsers):
-    from cnnkit.grader.cli import positive_int
+    from cnnkit.reference.command_line import positive_int
     parser = subparsers.add_parser(
         "widgets-export",
         help="export a notebook with its widgets to HTML that steps offline",

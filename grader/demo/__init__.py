@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..course import template_source
 from . import mistakes
 
 #: (path, old, new) edits that make the hostile demo student
@@ -28,12 +29,6 @@ HOSTILE = (
 )
 DEMO_MISTAKES = ("wrong_padding", "missing_bias_gradient", "pool_gradient_everywhere",
                  "reg_missing_W2")
-
-
-def source_dir():
-    """The ``cnn`` assignment source of the installed course template."""
-    from ..course import assignment_source
-    return assignment_source("cnn")[0]
 
 
 def _patch(folder, path, old, new):
@@ -55,11 +50,11 @@ def save_untrained_checkpoint(folder):
 
 def generate_demo(folder):
     """Write the demo students into ``folder``; returns their ids."""
-    from ..assign import build_package
+    from ..release.build import build_package
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         solution = Path(tmp) / "solution"
-        build_package(source_dir(), solution, solutions=True)
+        build_package(template_source(), solution, solutions=True)
         students = {"demo_correct": [], "demo_mistakes": DEMO_MISTAKES, "demo_hostile": ()}
         for student, bugs in students.items():
             target = folder / student
@@ -89,12 +84,12 @@ def generate_batch(folder, n=50):
     The correct ones carry an untrained checkpoint, so the accuracy test runs too. Returns
     their ids. Used for the submissions-per-minute figure in the grader README.
     """
-    from ..assign import build_package
+    from ..release.build import build_package
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         builds = {"correct": Path(tmp) / "solution", "stub": Path(tmp) / "stub"}
-        build_package(source_dir(), builds["correct"], solutions=True)
-        build_package(source_dir(), builds["stub"], solutions=False)
+        build_package(template_source(), builds["correct"], solutions=True)
+        build_package(template_source(), builds["stub"], solutions=False)
         save_untrained_checkpoint(builds["correct"])
         kinds = ["correct", "stub"] + [m.name for m in mistakes.MISTAKES]
         ids = []

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from cnn_course import SOURCE, execute_notebook, write_fake_cifar10
-from cnnkit.grader.assign import build_package, sync_derived
+from cnnkit.grader.release.build import build_package, sync_derived
 
 
 @pytest.fixture(scope="session")

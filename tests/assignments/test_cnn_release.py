@@ -8,8 +8,10 @@ import sys
 import nbformat
 import pytest
 
-from cnnkit.grader.assign import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,
-                                  LEAK_MARKERS, build_package, load_layout)
+from cnnkit.grader.release.build import build_package
+from cnnkit.grader.release.layout import load_layout
+from cnnkit.grader.release.regions import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,
+                                           LEAK_MARKERS)
 
 from cnn_course import REPO, SOURCE
 

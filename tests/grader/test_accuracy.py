@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cnnkit.grader import testbank
+from cnnkit.grader.testbank import groups as testbank
 from cnnkit.grader.api import grade_submissions
 from grader_helpers import add_rigged_checkpoint, write_fake_cifar
 
@@ -83,7 +83,7 @@ def test_pickled_checkpoint_is_refused_inside_the_sandbox(accuracy_only, tmp_pat
 
 
 def test_labels_never_enter_the_sandbox(accuracy_only, tmp_path, secret_file, monkeypatch):
-    from cnnkit.grader import execute
+    from cnnkit.grader.run import step as execute
     folder = student(tmp_path)
     data = write_fake_cifar(tmp_path / "data", [True] * 20)
     seen = {}

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from cnnkit.grader import atomic
+from cnnkit.grader.report import atomic
 from cnnkit.grader.cli import main
 
 
@@ -50,7 +50,7 @@ def test_grade_writes_the_contract_files(tiny, batch, tmp_path, secret_file, cap
     (["grade", "{subs}", "--out", "{out}", "--memory", "10"], "memory_mb must be from 256"),
     (["grade", "{subs}", "--out", "{out}", "--nbgrader", "{subs}"],
      "not an nbgrader course folder"),
-    (["grade", "--out", "{out}"], "SUBMISSIONS is required (or pass --demo)"),
+    (["grade", "--out", "{out}"], "SUBMISSIONS is required"),
 ])
 def test_misuse_exits_2_with_a_clear_message(tmp_path, batch, args, message, capsys):
     fill = {"missing": tmp_path / "missing", "out": tmp_path / "out", "subs": batch}
@@ -105,7 +105,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
 def test_default_secret_is_created_once_and_only_its_fingerprint_recorded(
         tiny, batch, tmp_path, monkeypatch):
     from cnnkit.grader.api import grade_submissions
-    from cnnkit.grader.secret import fingerprint
+    from cnnkit.grader.testbank.secret import fingerprint
     secret = tmp_path / "config" / "course.secret"
     monkeypatch.setenv("CNNKIT_SECRET", str(secret))
     shutil.rmtree(batch / "bob")

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from cnnkit.grader import testbank
+from cnnkit.grader.testbank import groups as testbank
 from cnnkit.grader.api import grade_submissions
 
 LOOPS = {

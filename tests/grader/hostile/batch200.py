@@ -31,7 +31,7 @@ from hostile_grading import (SOURCE, drain, make_targets, probe_paths, snapshot,
 from hostile_patches import replace_function  # noqa: E402
 
 from cnnkit.grader.api import grade_submissions  # noqa: E402
-from cnnkit.grader.assign import build_package  # noqa: E402
+from cnnkit.grader.release.build import build_package  # noqa: E402
 
 
 def _stub(name):

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from hostile_cases import CASES, Targets  # noqa: E402
 from hostile_patches import replace_function  # noqa: E402
 
-from cnnkit.grader.assign import build_package  # noqa: E402
+from cnnkit.grader.release.build import build_package  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE = REPO / "assignments" / "source" / "cnn"

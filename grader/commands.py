@@ -1,0 +1,9 @@
+"""The grader's subcommands (``assign``, ``grade``, ``demo``, ``course``), registered with the
+dispatcher."""
+
+
+def register(subparsers):
+    from . import assign_command, course_command, grade_command
+    assign_command.register(subparsers)
+    grade_command.register(subparsers)
+    course_command.register(subparsers)

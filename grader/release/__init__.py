@@ -1,0 +1,1 @@
+"""The release builder: the student package and notebooks derived from the assignment source."""

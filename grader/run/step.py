@@ -1,0 +1,277 @@
+"""Pipeline step "sandbox": run the student's code on every hidden case, in sandboxes.
+
+The parent makes a fresh folder holding only the student's ``.py`` files, the
+trusted ``harness.py``, ``job.json`` and the case inputs as ``.npz``, runs the
+harness with :func:`run_sandboxed`, and reads back each case's outputs with
+``allow_pickle=False``. All function groups share one sandbox run (starting
+Python and numpy is most of the cost), each with its own time budget
+(``timeout``, kept by the harness; the sandbox's wall and CPU limits, the sum
+of the budgets, are the backstop). The accuracy group runs in a sandbox of its
+own, which also holds the checkpoint and the held-out images (never labels).
+
+A case that kills the process (``os._exit``, a segfault, the memory limit)
+costs only that case: the remaining cases run again in a fresh process, up to
+``MAX_RESTARTS`` times per group. After a timeout the rest of that group is
+not run (its time is used up); the other groups are.
+"""
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..files import is_regular, regular_files
+from ..sandbox.kernels import kernels_for
+from ..testbank.cache import cases_for
+from ..sandbox import HARNESS, Limits, run_sandboxed
+
+MAX_RESTARTS = 3
+#: largest .py file copied into a sandbox, and largest output file read back
+MAX_SOURCE_BYTES = 2 << 20
+MAX_OUTPUT_BYTES = 64 << 20
+
+
+@dataclass
+class CaseRun:
+    """What the sandbox gave back for one case (not yet a verdict)."""
+    index: int
+    status: str                       # "ok", "error", "timeout", "oom", "crashed"
+    message: str = ""
+    outputs: dict | None = None
+    tripwire: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class GroupRun:
+    group: str
+    cases: list = field(default_factory=list)
+    isolation: str = ""
+    seconds: float = 0.0
+
+
+def copy_sources(folder, dest):
+    """Copy the ``.py`` files under ``folder`` into ``dest`` (regular files only, links never followed)."""
+    for rel in regular_files(folder):
+        src = os.path.join(folder, rel)
+        if not rel.endswith(".py") or os.path.getsize(src) > MAX_SOURCE_BYTES:
+            continue
+        target = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(src, target)
+
+
+def case_name(case):
+    """File stem of a case's inputs and outputs, e.g. ``conv_forward_naive.003``."""
+    return f"{case.group}.{case.index:03d}"
+
+
+def stage(ctx, submission, cases, base):
+    """A fresh sandbox folder for ``cases``: sources, harness and inputs."""
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    copy_sources(submission.folder, workdir)
+    shutil.copyfile(HARNESS, workdir / "harness.py")
+    (workdir / "inputs").mkdir()
+    so = kernels_for(submission.folder)
+    if so is not None and (workdir / "utils").is_dir():
+        shutil.copyfile(so, workdir / "utils" / so.name)
+    for case in cases:
+        np.savez(workdir / "inputs" / f"{case_name(case)}.npz", **case.arrays)
+        if case.call["kind"] == "predict":
+            found = find_checkpoint(submission.folder, ctx.assignment.checkpoint)
+            for suffix in (".npz", ".json"):
+                shutil.copyfile(submission.folder / (found + suffix),
+                                workdir / (case.call["checkpoint"] + suffix))
+            shutil.copyfile(ctx.heldout.images_path, workdir / case.call["images"])
+    return workdir
+
+
+def write_job(workdir, cases, group_seconds):
+    job = {"group_seconds": group_seconds,
+           "cases": [{"name": case_name(c), "group": c.group, "index": c.index, "call": c.call}
+                     for c in cases]}
+    (workdir / "job.json").write_text(json.dumps(job))
+    shutil.rmtree(workdir / "outputs", ignore_errors=True)
+
+
+def load_outputs(path):
+    """Arrays of an ``.npz`` the harness wrote: plain numbers only, size-capped."""
+    if path.stat().st_size > MAX_OUTPUT_BYTES:
+        raise ValueError(f"outputs are {path.stat().st_size} bytes, over {MAX_OUTPUT_BYTES}")
+    with zipfile.ZipFile(path) as z:
+        if sum(i.file_size for i in z.infolist()) > MAX_OUTPUT_BYTES:
+            raise ValueError("outputs unpack to more than the size limit")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for key, value in arrays.items():
+        if value.dtype.kind not in "fiub":
+            raise ValueError(f"{key} has dtype {value.dtype}, not a number type")
+    return arrays
+
+
+def read_case(outdir, case):
+    """The CaseRun of a finished case, or None when it never finished."""
+    index = case.index
+    try:
+        report = json.loads((outdir / f"{case_name(case)}.json").read_text()[:100_000])
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or report.get("status") not in ("ok", "error", "timeout", "oom"):
+        return CaseRun(index, "error", "the harness report of this case is unreadable")
+    tripwire = [str(t)[:200] for t in report.get("tripwire", [])][:20]
+    seconds = report.get("seconds", 0.0)
+    seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
+    if report["status"] != "ok":
+        return CaseRun(index, report["status"], str(report.get("error", ""))[:1000], None,
+                       tripwire, seconds)
+    try:
+        outputs = load_outputs(outdir / f"{case_name(case)}.npz")
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        return CaseRun(index, "error", f"your outputs could not be read as plain numeric "
+                                       f"arrays ({err})", None, tripwire)
+    return CaseRun(index, "ok", "", outputs, tripwire, seconds)
+
+
+def _why(result):
+    tail = [line for line in result.stderr.strip().splitlines() if line.strip()][-3:]
+    said = (" Last output: " + " | ".join(tail))[:600] if tail else ""
+    if result.status == "timeout":
+        return "timed out (an infinite loop, or far too slow?)." + said
+    if result.status == "oom":
+        return "ran out of memory." + said
+    return (f"the process ended during this case (exit status {result.returncode}; "
+            f"sys.exit, os._exit or a crash?)." + said)
+
+
+def run_cases(ctx, submission, cases, base):
+    """Run ``cases`` (of one or more groups) in sandboxes; ``{(group, index): CaseRun}``."""
+    done, crashes = {}, {}
+    remaining = list(cases)
+    workdir = stage(ctx, submission, cases, base)
+    isolation = ""
+    try:
+        while remaining:
+            n_groups = len({c.group for c in remaining})
+            write_job(workdir, remaining, ctx.limits.wall_seconds)
+            limits = dataclasses.replace(
+                ctx.limits, wall_seconds=min(7200, ctx.limits.wall_seconds * n_groups + 10),
+                cpu_seconds=min(3600, ctx.limits.cpu_seconds * n_groups + 10))
+            result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"], limits)
+            isolation = result.isolation
+            outdir = workdir / "outputs"
+            for case in remaining:
+                finished = read_case(outdir, case)
+                if finished is not None:
+                    done[case.group, case.index] = finished
+            unfinished = [c for c in remaining if (c.group, c.index) not in done]
+            if not unfinished:
+                break
+            started = [c for c in unfinished if (outdir / f"{case_name(c)}.started").exists()]
+            if not started and result.status == "ok":
+                for c in unfinished:
+                    done[c.group, c.index] = CaseRun(c.index, "error", "the harness skipped this case")
+                break
+            # the case that was running, or the first one if the process died before any
+            culprit = started[0] if started else unfinished[0]
+            status = result.status if result.status in ("timeout", "oom") else "crashed"
+            done[culprit.group, culprit.index] = CaseRun(culprit.index, status, _why(result))
+            crashes[culprit.group] = crashes.get(culprit.group, 0) + 1
+            for c in unfinished:
+                if c.group != culprit.group or (c.group, c.index) in done:
+                    continue
+                if status == "timeout":
+                    done[c.group, c.index] = CaseRun(
+                        c.index, "timeout", "not run: an earlier case used up the group's time limit")
+                elif crashes[c.group] > MAX_RESTARTS or not started:
+                    done[c.group, c.index] = CaseRun(
+                        c.index, "crashed", "not run: the sandbox ended abnormally too many "
+                        "times. " + _why(result))
+            remaining = [c for c in unfinished if (c.group, c.index) not in done]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return done, isolation
+
+
+def limits_for(timeout, memory_mb):
+    """Sandbox limits of one group run: ``timeout`` seconds of CPU and wall clock."""
+    return Limits(cpu_seconds=timeout, wall_seconds=timeout, memory_mb=memory_mb)
+
+
+def find_checkpoint(folder, candidates):
+    """Base path (no suffix) of the student's challenge checkpoint, or None.
+
+    The assignment's declared places come first; otherwise any ``X.json`` with
+    an ``X.npz`` beside it whose JSON names a ``module`` and ``class``.
+    """
+    def ok(base):
+        return all(is_regular(folder / (base + s)) for s in (".npz", ".json"))
+    for base in candidates:
+        if ok(base):
+            return base
+    found = []
+    for rel in regular_files(folder):
+        if not rel.endswith(".json"):
+            continue
+        spec, base = folder / rel, rel[:-len(".json")]
+        if spec.stat().st_size > 100_000 or not ok(base) or "expected" in spec.parts:
+            continue
+        try:
+            data = json.loads(spec.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and {"module", "class"} <= set(data):
+            found.append(base)
+    return found[0] if len(found) == 1 else None
+
+
+def missing_inputs(ctx, submission, group, case):
+    """Why ``case`` cannot run at all (a message for the student), or ''."""
+    g = ctx.assignment.group(group)
+    if case.call["kind"] == "predict":
+        if ctx.heldout is None:
+            return f"cannot measure accuracy: {ctx.heldout_problem}"
+        if find_checkpoint(submission.folder, ctx.assignment.checkpoint) is None:
+            where = " or ".join(f"{b}.npz + {b}.json" for b in ctx.assignment.checkpoint)
+            return (f"no challenge checkpoint found: expected {where}. Save your trained "
+                    "model with utils.checkpoint.save_checkpoint(path, model, spec) as the "
+                    "last notebook asks.")
+        return ""
+    path = submission.folder / g.module_file
+    if not is_regular(path):
+        return f"{g.module_file} is missing from your submission (or is not a regular file)"
+    return ""
+
+
+def run(ctx, work):
+    """Step: fill ``work.raw`` with a :class:`GroupRun` per test group."""
+    base = tempfile.mkdtemp(prefix="cnnkit-grade-")
+    os.chmod(base, 0o755)  # searchable by the sandbox user when bwrap is missing
+    try:
+        batches = {"functions": [], "accuracy": []}
+        for g in ctx.assignment.groups:
+            cases = cases_for(ctx, g.name)
+            problem = missing_inputs(ctx, work.submission, g.name, cases[0])
+            if problem:
+                work.raw[g.name] = GroupRun(g.name, [CaseRun(c.index, "error", problem)
+                                                     for c in cases])
+                continue
+            predict = cases[0].call["kind"] == "predict"
+            batches["accuracy" if predict else "functions"].append((g.name, cases))
+        for groups in batches.values():
+            if not groups:
+                continue
+            cases = [c for _, cs in groups for c in cs]
+            done, isolation = run_cases(ctx, work.submission, cases, base)
+            work.isolation = isolation or work.isolation
+            for name, cs in groups:
+                runs = [done[c.group, c.index] for c in cs]
+                work.raw[name] = GroupRun(name, runs, isolation, sum(r.seconds for r in runs))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return work
