@@ -52,7 +52,8 @@ def wheel_modules(wheel):
 
 
 @pytest.mark.slow
-def test_the_wheel_alone_runs_every_command_outside_the_repository(cnnkit_wheel, tmp_path):
+def test_the_wheel_alone_runs_every_command_outside_the_repository(cnnkit_wheel, tmp_path,
+                                                                  cifar_archive):
     bin_dir = make_venv(tmp_path / "venv")
     pip_install(bin_dir, f"{cnnkit_wheel}[grader,widgets]")
     work = tmp_path / "work"
@@ -107,6 +108,16 @@ def test_the_wheel_alone_runs_every_command_outside_the_repository(cnnkit_wheel,
     for asset in ("require.js", "@jupyter-widgets/html-manager/dist/embed-amd.js",
                   "THIRD-PARTY-NOTICES.txt", "@jupyter-widgets/html-manager/LICENSE"):
         assert (work / "slides" / asset).is_file(), asset
+
+    # the reference's commands: data, a short training run, the layer benchmark without torch
+    cnnkit("data", "--from", cifar_archive, "--dest", "cache")
+    assert (work / "cache").is_dir()
+    cnnkit("train", "--data", cifar_archive, "--out", "train", "--epochs", "1",
+           "--num-training", "200", "--num-validation", "40", "--num-test", "20", timeout=600)
+    assert "val_acc" in json.loads((work / "train/metrics.json").read_text())
+    bench = cnnkit("bench", "--tiny", "--repeats", "1", "--json", "bench.json", timeout=600)
+    assert json.loads((work / "bench.json").read_text())["torch_available"] is False
+    assert "torch" in bench.stdout
 
     # every module of the wheel imports in the installed kit
     modules = wheel_modules(cnnkit_wheel)
