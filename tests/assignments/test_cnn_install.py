@@ -37,8 +37,7 @@ def test_release_installs_in_a_fresh_venv_and_runs_to_the_first_stub(release, sm
     shutil.copytree(release[0], folder)  # the build writes into the folder; keep the fixture clean
     bin_dir = make_venv(tmp_path / "venv")
     # the release, then what runs its notebooks headless (a kernel and a client)
-    pip_install(bin_dir, "-e", folder)
-    pip_install(bin_dir, "ipykernel>=6.29", "nbclient>=0.10", "nbformat>=5.9")
+    pip_install(bin_dir, "-e", folder, "ipykernel>=6.29", "nbclient>=0.10", "nbformat>=5.9")
     python = str(bin_dir / "python")
 
     # from another folder: the packages are installed, and the kernels compiled

@@ -574,8 +574,7 @@ def test_an_interpreter_living_under_tmp_stays_visible(tmp_path, cnnkit_wheel):
     venv.chmod(0o755)  # as `python -m venv /tmp/NAME` leaves it
     try:
         # a complete venv of its own: cnnkit from the wheel, numpy for the student
-        pip_install(make_venv(venv), "--no-deps", cnnkit_wheel)
-        pip_install(venv / "bin", "numpy")
+        pip_install(make_venv(venv), "--no-deps", cnnkit_wheel, "numpy")
         work = tmp_path / "work"
         work.mkdir()
         (work / "probe.py").write_text("import numpy, sys\nprint(sys.executable)\n")
