@@ -46,9 +46,16 @@ def grade_one(ctx, submission):
         work = STEPS[-1](ctx, work)
     except Exception as err:  # a grader bug must not stop the batch
         traceback.print_exc(file=sys.stderr)
-        submission.problem = (f"internal grader error ({type(err).__name__}: {err}); "
-                              "please report it to the course staff")
-        record = report.ungradable_record(ctx, submission, "internal-error")  # never resumed
-        report.write_student(ctx.out, record)
-        return record
+        return internal_error(ctx, submission, err, "please report it to the course staff")
     return report.student_record(ctx, work, ctx.grader_key)
+
+
+def internal_error(ctx, submission, err, advice):
+    """Record (and write) ``submission`` as ungradable because the grader failed on it.
+
+    Its grader key is ``internal-error``, so the next run grades it again.
+    """
+    submission.problem = f"internal grader error ({type(err).__name__}: {err}); {advice}"
+    record = report.ungradable_record(ctx, submission, "internal-error")
+    report.write_student(ctx.out, record)
+    return record
