@@ -161,6 +161,18 @@ def test_parallel_sandboxes_get_distinct_uids(tmp_path):
 
 # ------------------------------------------------------------- reading outside
 
+def shown_of(folder):
+    """What a sandbox may list of ``folder``: only the way to the interpreter's own folders.
+
+    The grader's interpreter (a venv in /work/venvs, or ``.venv`` inside a checkout) is
+    mounted read-only at its own path; of the folders above it nothing else exists.
+    """
+    folder = Path(folder)
+    ways = {Path(p).relative_to(folder).parts[0] for p in sandbox._python_prefixes()
+            if folder in Path(p).parents}
+    return sorted(ways) if ways else "FileNotFoundError"
+
+
 def test_cannot_read_repo_root_home_or_canary(workdir, canary):
     result = run_script(workdir, f"""
         import json, os
@@ -178,13 +190,16 @@ def test_cannot_read_repo_root_home_or_canary(workdir, canary):
     """)
     assert result.status == "ok", result.stderr
     found = json.loads(result.stdout)
-    for path in [str(REPO / "pyproject.toml"), str(REPO), "/work", "/home", str(canary),
-                 str(canary.parent), "/etc/shadow", "/etc/passwd"]:
+    for path in [str(REPO / "pyproject.toml"), str(canary), str(canary.parent), "/etc/shadow",
+                 "/etc/passwd"]:
         assert found[path] == "FileNotFoundError", (path, found[path])
+    for path in [str(REPO), "/work", "/home"]:
+        assert found[path] == shown_of(path), (path, found[path])
     assert found["/proc/1/environ"] == "PermissionError"
     assert found["/root"] == [".pyenv"] or not str(PREFIX).startswith("/root")
     assert set(found["/"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc",
-                               "sbin", "tmp", "usr", "sandbox", *str(PREFIX).split("/")[1:2]}
+                               "sbin", "tmp", "usr", "sandbox",
+                               *(Path(p).parts[1] for p in sandbox._python_prefixes())}
     assert str(canary.parent) not in found["cmdline"]
     assert "secret seed" not in result.stdout
 
