@@ -581,7 +581,9 @@ def test_a_second_run_in_a_folder_left_deep_and_strange_still_works(workdir):
 @pytest.mark.slow
 def test_an_interpreter_living_under_tmp_stays_visible(tmp_path, cnnkit_wheel):
     """A grader run from a virtual environment under /tmp (as CI may do) still runs
-    student code: the private /tmp is mounted before the interpreter's folders."""
+    student code: the private /tmp is mounted before the interpreter's folders. And cnnkit,
+    installed from the wheel into that venv's site-packages, stays out of the student's
+    reach (the reference and the hidden tests live there)."""
     import tempfile
 
     from environments import make_venv, pip_install
@@ -592,7 +594,15 @@ def test_an_interpreter_living_under_tmp_stays_visible(tmp_path, cnnkit_wheel):
         pip_install(make_venv(venv), "--no-deps", cnnkit_wheel, "numpy")
         work = tmp_path / "work"
         work.mkdir()
-        (work / "probe.py").write_text("import numpy, sys\nprint(sys.executable)\n")
+        (work / "probe.py").write_text(textwrap.dedent("""\
+            import numpy, sys
+            print(sys.executable)
+            try:
+                import cnnkit.reference
+                print("cnnkit-readable", cnnkit.reference.__file__)
+            except ImportError:
+                print("cnnkit-hidden")
+            """))
         grader = textwrap.dedent(f"""
             import sys
             from cnnkit.grader.sandbox.isolation import Limits, run_sandboxed
@@ -602,7 +612,8 @@ def test_an_interpreter_living_under_tmp_stays_visible(tmp_path, cnnkit_wheel):
         """)
         done = subprocess.run([str(venv / "bin" / "python"), "-c", grader], capture_output=True,
                               text=True, timeout=120)
-        assert done.stdout.split()[:2] == ["ok", str(venv / "bin" / "python")], \
+        python = str(venv / "bin" / "python")
+        assert done.stdout.split()[:3] == ["ok", python, "cnnkit-hidden"], \
             done.stdout + done.stderr
     finally:
         subprocess.run(["rm", "-rf", str(venv)], check=False)
