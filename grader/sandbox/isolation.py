@@ -411,8 +411,8 @@ def _kit_folders(prefixes):
     """cnnkit's own folders inside the mounted interpreter folders (a wheel install puts
     the reference, the hidden tests and the grader in site-packages), to be hidden."""
     import cnnkit
-    return sorted(str(Path(p).resolve()) for p in cnnkit.__path__
-                  if any(Path(p).resolve().is_relative_to(prefix) for prefix in prefixes))
+    return sorted(str(Path(p).resolve()) for p in cnnkit.__path__ if Path(p).is_dir()
+                  and any(Path(p).resolve().is_relative_to(prefix) for prefix in prefixes))
 
 
 def _bwrap_argv(bwrap, limits, env, as_root, workdir):
