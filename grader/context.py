@@ -40,11 +40,13 @@ class GradingContext:
     notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
     notebook_source: str = ""      # the course (or template) those cells come from
     notebook_problem: str = ""     # why the notebook check cannot run, shown in every report
+    isolation: str = ""       # what the batch's sandbox self-test found; other isolation
+                              # in a student's run is a grader fault (run.step.check_started)
 
 
 @dataclass
 class Submission:
-    """One student's folder as found by :mod:`cnnkit.grader.collect`."""
+    """One student's folder as found by :mod:`cnnkit.grader.collect.step`."""
     student_id: str
     folder: Path | None
     fingerprint: str = ""
