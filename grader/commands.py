@@ -1,9 +1,10 @@
-"""The grader's subcommands (``assign``, ``grade``, ``demo``, ``course``), registered with the
-dispatcher."""
+"""The grader's subcommands (``assign``, ``grade``, ``demo``, ``report``, ``course``),
+registered with the dispatcher."""
 
 
 def register(subparsers):
-    from . import assign_command, course_command, grade_command
+    from . import assign_command, course_command, grade_command, report_command
     assign_command.register(subparsers)
     grade_command.register(subparsers)
+    report_command.register(subparsers)
     course_command.register(subparsers)
