@@ -17,6 +17,7 @@ from pathlib import Path
 from .report import step as report
 from .collect.step import collect
 from .context import GradingContext
+from .course import template_assignments
 from .errors import GraderUsageError, SandboxSelfTestError
 from .run.step import limits_for, run_limits
 from .sandbox.selftest import sandbox_self_test
@@ -90,16 +91,24 @@ def previous_record(out, sub, ctx):
     return record if same else None
 
 
-def _instructor_notebooks(assignment):
-    """The release's protected notebook cells, or None without the assignment source."""
+def _instructor_notebooks(assignment, course):
+    """``(protected cells, where they came from, why the check cannot run)``.
+
+    From ``course`` (a course folder) or else the installed course template. A missing
+    ``course`` is the grader's misuse; a source that does not build only skips the check,
+    which summary.json and every report then say.
+    """
+    from .course import assignment_source
     from .notebook_check.step import instructor_cells
-    if assignment.name != "cnn":
-        return None
+    if course is None and assignment.name not in template_assignments():
+        return None, "", f"the course template has no {assignment.name!r} notebooks"
+    source, where = assignment_source(assignment.name, course)
     try:
-        return instructor_cells()
-    except Exception as err:  # no source, or it does not build: skip the check, say so
-        print(f"cnnkit grade: notebook cells not checked ({err})", file=sys.stderr)
-        return None
+        return instructor_cells(source), where, ""
+    except Exception as err:  # the source does not build: skip the check, say so
+        problem = f"the release notebooks of {where} could not be built ({err})"
+        print(f"cnnkit grade: notebook cells not checked: {problem}", file=sys.stderr)
+        return None, where, problem
 
 
 def _progress(total, enabled):
@@ -113,7 +122,8 @@ def grade_submissions(submissions, out, assignment="cnn",
                       workers=SETTINGS["workers"].default, timeout=SETTINGS["timeout"].default,
                       memory_mb=SETTINGS["memory_mb"].default, secret=None, nbgrader=None,
                       data=None, heldout=SETTINGS["heldout"].default, progress=False,
-                      similarity_threshold=None, archive=None, roster=None, canvas_id=None):
+                      course=None, similarity_threshold=None, archive=None, roster=None,
+                      canvas_id=None):
     """Grade every submission under ``submissions``; write reports to ``out``.
 
     Parameters
@@ -134,6 +144,9 @@ def grade_submissions(submissions, out, assignment="cnn",
     The ranges and defaults of ``workers``, ``timeout``, ``memory_mb`` and ``heldout``
     are :data:`cnnkit.grader.settings.SETTINGS`.
     progress : show a progress bar (tqdm) over submissions.
+    course : the instructor's course folder (``cnnkit course new``), whose
+        ``source/<assignment>/`` notebooks the notebook check compares against;
+        default: the course template installed with cnnkit.
     similarity_threshold, archive, roster, canvas_id : for the class report written at the
         end (``class.html``, copy detection, exports), see
         :func:`cnnkit.grader.report.class_report.write_class_report`; ``archive`` is
@@ -162,6 +175,7 @@ def grade_submissions(submissions, out, assignment="cnn",
     if nbgrader is not None:
         from .report.gradebook import check_course
         gradebook_writer = check_course(nbgrader)
+    notebooks, notebook_source, notebook_problem = _instructor_notebooks(assign, course)
     secret_obj = load_secret(secret)
     limits = limits_for(timeout, int(memory_mb))
     self_test = sandbox_self_test(run_limits(limits, 1))
@@ -176,8 +190,8 @@ def grade_submissions(submissions, out, assignment="cnn",
                              limits=limits, out=out,
                              heldout=held, heldout_problem=problem,
                              grader_key=grader_key(assign, held, problem),
-                             notebooks=_instructor_notebooks(assign),
-                             isolation=self_test.isolation)
+                             notebooks=notebooks, notebook_source=notebook_source,
+                             notebook_problem=notebook_problem, isolation=self_test.isolation)
         result = BatchResult(out, self_test=self_test)
         todo = []
         for sub in found:

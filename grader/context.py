@@ -40,6 +40,8 @@ class GradingContext:
     notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
     python: str | None = None      # interpreter for student code (default: the grader's own)
     sandbox_uid: int | None = None # run student code as this uid (default: one per sandbox)
+    notebook_source: str = ""      # the course (or template) those cells come from
+    notebook_problem: str = ""     # why the notebook check cannot run, shown in every report
     isolation: str = ""       # what the batch's sandbox self-test found; other isolation
                               # in a student's run is a grader fault (run.step.check_started)
 

@@ -42,6 +42,10 @@ def register(subparsers):
                             "(default: $CNNKIT_DATA, then the cnnkit cache)")
     grade.add_argument("--heldout", type=int, default=SETTINGS["heldout"].default,
                        help=SETTINGS["heldout"].describe())
+    grade.add_argument("--course", default=None, metavar="DIR",
+                       help="the instructor's course (from `cnnkit course new`): the notebook "
+                            "check compares against the release of DIR/source/<assignment> "
+                            "(default: the course template installed with cnnkit)")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_class_report_options(grade)
     grade.set_defaults(func=run_grade)
@@ -72,6 +76,11 @@ def show(result, stream=None):
         line = f"  {r['student_id']}: {r['total']:g} / {r['max_total']:g}"
         print(line + (f" (ungradable: {r['reason']})" if r["status"] != "graded" else ""),
               file=stream)
+    check = s.get("notebook_check", {})
+    if check.get("problem"):
+        print(f"notebook cells not checked: {check['problem']}", file=stream)
+    elif check.get("source"):
+        print(f"notebook cells checked against {check['source']}", file=stream)
     if result.self_test is not None:
         print(f"sandbox:  {result.self_test.isolation}", file=stream)
     print(f"grades:   {result.out / 'grades.csv'}", file=stream)
@@ -117,7 +126,8 @@ def run_grade(args):
             args.submissions, args.out, assignment=args.assignment, workers=args.workers,
             timeout=args.timeout, memory_mb=args.memory, secret=args.secret,
             nbgrader=args.nbgrader, data=args.data, heldout=args.heldout,
-            progress=not args.no_progress, similarity_threshold=report["threshold"],
+            progress=not args.no_progress, course=args.course,
+            similarity_threshold=report["threshold"],
             archive=report["archive"], roster=report["roster"],
             canvas_id=report["canvas_id"])
     except GraderUsageError as err:

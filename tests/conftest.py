@@ -57,6 +57,13 @@ def cifar_archive(tmp_path):
     return write_cifar_archive(tmp_path / "cifar-10-python.tar.xz")
 
 
+@pytest.fixture(scope="session")
+def cnnkit_wheel(tmp_path_factory):
+    """cnnkit's wheel, built once per session from the repository (see environments.py)."""
+    from environments import build_wheel
+    return build_wheel(tmp_path_factory.mktemp("dist"))
+
+
 @pytest.fixture
 def write_cifar():
     """:func:`write_cifar_batches`, for tests that need other sizes."""

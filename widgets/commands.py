@@ -8,9 +8,9 @@ def register(subparsers):
         "widgets-export",
         help="export a notebook with its widgets to HTML that steps offline",
         description="Run NOTEBOOK, then write <its name>.html into OUT_DIR together with "
-                    "require.js and @jupyter-widgets/html-manager/dist/ (copied from npm, "
-                    "installed with `npm ci` on first use), so the page works without a "
-                    "kernel or internet. Serve or copy OUT_DIR as a whole.")
+                    "require.js and @jupyter-widgets/html-manager/dist/ (installed with "
+                    "cnnkit; no Node.js needed), so the page works without a kernel or "
+                    "internet. Serve or copy OUT_DIR as a whole.")
     parser.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb file")
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder for the page and its assets")
     parser.add_argument("--no-execute", action="store_true",

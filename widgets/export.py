@@ -3,21 +3,26 @@
 ``jupyter nbconvert --to html`` stores the widget state but by default loads
 the widget JavaScript from a CDN, so offline nothing renders. Here the page
 loads ``require.js`` and ``@jupyter-widgets/html-manager/dist/embed-amd.js``
-from its own folder, and both are copied there from the npm packages pinned in
-``widgets/package.json`` (installed with ``npm ci`` on first use).
+from its own folder, and both are copied there, with their licences, from the
+``assets`` folder of this package: the npm packages pinned in
+``widgets/package-lock.json``, fetched when cnnkit is built (no Node.js or npm
+needed here).
 """
 import os
 import re
 import shutil
-import subprocess
+from importlib.resources import files
 from pathlib import Path
 
 import nbformat
 
-HERE = Path(__file__).resolve().parent
 MANAGER = Path("@jupyter-widgets", "html-manager", "dist")
 RENDERER_URL = (MANAGER / "embed-amd.js").as_posix()
 FONT_SUFFIXES = (".woff", ".woff2", ".ttf", ".eot", ".svg")
+#: licence files copied beside the JavaScript they cover (those the assets folder holds)
+LICENCES = ("THIRD-PARTY-NOTICES.txt", "@jupyter-widgets/html-manager/LICENSE",
+            "@jupyter-widgets/html-manager/dist/embed.js.LICENSE.txt",
+            "requirejs/package.json")
 # A script or stylesheet the page would fetch from another host.
 REMOTE_LOAD = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"']((?:https?:)?//[^\"']+)")
 
@@ -27,12 +32,16 @@ def _have_assets(node_modules):
             and (node_modules / "requirejs" / "require.js").is_file())
 
 
-def ensure_assets(package_dir=HERE, timeout=300):
-    """Return the ``node_modules`` folder holding the widget JavaScript.
+def packaged_assets():
+    """The ``assets`` folder installed with :mod:`cnnkit.widgets` (may be missing)."""
+    return Path(str(files("cnnkit.widgets"))) / "assets"
 
-    Uses ``$CNNKIT_WIDGET_ASSETS`` if set, else ``<package_dir>/node_modules``,
-    running ``npm ci`` there (from the committed ``package-lock.json``) when
-    the packages are missing.
+
+def ensure_assets(assets=None):
+    """Return the ``node_modules``-like folder holding the widget JavaScript.
+
+    Uses ``$CNNKIT_WIDGET_ASSETS`` if set, else ``assets`` (default: the folder
+    installed with cnnkit, see :func:`packaged_assets`).
     """
     override = os.environ.get("CNNKIT_WIDGET_ASSETS")
     if override:
@@ -41,24 +50,18 @@ def ensure_assets(package_dir=HERE, timeout=300):
                 f"CNNKIT_WIDGET_ASSETS={override} has no {MANAGER / 'embed-amd.js'} and "
                 "requirejs/require.js; point it at a node_modules folder or unset it")
         return Path(override)
-    node_modules = Path(package_dir) / "node_modules"
-    if _have_assets(node_modules):
-        return node_modules
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError(
-            "npm not found: exporting widgets copies @jupyter-widgets/html-manager and "
-            f"requirejs from npm; install Node.js and npm, or run `npm ci` in {package_dir}")
-    done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-                          cwd=package_dir, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0 or not _have_assets(node_modules):
-        raise RuntimeError(f"`npm ci` in {package_dir} failed (exit {done.returncode}): "
-                           f"{done.stderr.strip()[-800:]}")
-    return node_modules
+    assets = Path(assets) if assets is not None else packaged_assets()
+    if not _have_assets(assets):
+        raise FileNotFoundError(
+            f"the widget JavaScript is missing from this cnnkit install ({assets} has no "
+            f"{MANAGER / 'embed-amd.js'} and requirejs/require.js): it is fetched when cnnkit "
+            "is built, so reinstall cnnkit (`pip install -e .` in a checkout), or point "
+            "CNNKIT_WIDGET_ASSETS at a node_modules folder holding both packages")
+    return assets
 
 
 def copy_assets(out_dir, node_modules):
-    """Copy ``require.js`` and the html-manager bundle with its fonts into ``out_dir``.
+    """Copy ``require.js`` and the html-manager bundle with its fonts and licences into ``out_dir``.
 
     The bundle goes to ``@jupyter-widgets/html-manager/dist/``. Its font files
     go to ``@jupyter-widgets/``: the bundle resolves them against the URL of
@@ -73,6 +76,10 @@ def copy_assets(out_dir, node_modules):
     for src in (node_modules / MANAGER).iterdir():
         if src.suffix in FONT_SUFFIXES:
             shutil.copy2(src, fonts / src.name)
+    for relpath in LICENCES:
+        if (node_modules / relpath).is_file():
+            (out_dir / relpath).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(node_modules / relpath, out_dir / relpath)
 
 
 def _read(notebook):

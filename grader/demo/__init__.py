@@ -5,13 +5,13 @@
 test), ``demo_mistakes`` (typical mistakes from :mod:`.mistakes`) and
 ``demo_hostile`` (code that kills its process, loops forever, uses the fast
 layers in a naive function and returns non-numeric data). :func:`run_demo`
-grades them. Both need the assignment source, i.e. a checkout of cnnkit.
+grades them. Both build from the course template installed with cnnkit.
 """
 import shutil
 import tempfile
 from pathlib import Path
 
-from ..release.layout import source_dir
+from ..course import template_source
 from . import mistakes
 
 #: (path, old, new) edits that make the hostile demo student
@@ -54,7 +54,7 @@ def generate_demo(folder):
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         solution = Path(tmp) / "solution"
-        build_package(source_dir(), solution, solutions=True)
+        build_package(template_source(), solution, solutions=True)
         students = {"demo_correct": [], "demo_mistakes": DEMO_MISTAKES, "demo_hostile": ()}
         for student, bugs in students.items():
             target = folder / student
@@ -88,8 +88,8 @@ def generate_batch(folder, n=50):
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         builds = {"correct": Path(tmp) / "solution", "stub": Path(tmp) / "stub"}
-        build_package(source_dir(), builds["correct"], solutions=True)
-        build_package(source_dir(), builds["stub"], solutions=False)
+        build_package(template_source(), builds["correct"], solutions=True)
+        build_package(template_source(), builds["stub"], solutions=False)
         save_untrained_checkpoint(builds["correct"])
         kinds = ["correct", "stub"] + [m.name for m in mistakes.MISTAKES]
         ids = []

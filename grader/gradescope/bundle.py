@@ -43,33 +43,19 @@ class Bundle:
                 f"secret={self.secret_fingerprint!r})")
 
 
-def course_source(course, assignment):
-    """The assignment's source folder in ``course`` (an nbgrader course, or the folder itself)."""
-    if course is None:
-        from ..release.layout import source_dir
-        return source_dir()
-    course = Path(course)
-    for candidate in (course / "source" / assignment, course / assignment, course):
-        if (candidate / "assignment.json").is_file():
-            return candidate
-    raise GraderUsageError(f"--course {course}: no source/{assignment}/assignment.json there "
-                           "(expected an nbgrader course folder such as cnnkit's assignments/)")
-
-
 def notebook_cells(course, assignment):
-    """``(cells, note)``: the release's protected notebook cells, or None and why not."""
+    """``(cells, note)``: the release's protected notebook cells, or None and why not.
+
+    course : an nbgrader course folder, or None for the course template cnnkit installs.
+    """
+    from ..course import assignment_source
     from ..notebook_check.step import instructor_cells
+    source, where = assignment_source(assignment, course)  # GraderUsageError names the folder
     try:
-        source = course_source(course, assignment)
         cells = instructor_cells(source)
-    except GraderUsageError:
-        if course is not None:
-            raise
-        return None, ("notebook cells are not checked: no course source found (pass --course "
-                      "DIR)")
     except Exception as err:
         return None, f"notebook cells are not checked: the release did not build ({err})"
-    return cells, f"notebook cells checked against the release built from {source}"
+    return cells, f"notebook cells checked against the release built from {where}"
 
 
 def _add(z, name, data, mode):

@@ -29,16 +29,12 @@ def _protected(nb):
     return cells
 
 
-def instructor_cells(source=None):
-    """``{notebook: {grade_id: source}}`` from the release built from ``source``, or None.
+def instructor_cells(source):
+    """``{notebook: {grade_id: source}}`` from the release built from the assignment ``source``.
 
     Cached per process while the source notebooks are unchanged.
     """
-    from ..release.layout import source_dir
-    try:
-        source = Path(source or source_dir())
-    except ValueError:
-        return None
+    source = Path(source)
     stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in source.glob("*.ipynb")))
     return _release_cells(str(source), stamp)
 

@@ -19,7 +19,6 @@ import json
 from fnmatch import fnmatch
 from pathlib import Path
 
-from ..errors import GraderUsageError
 
 #: never copied from a source folder (build products, caches, editor files)
 IGNORED = ("__pycache__", "*.pyc", "*.so", "*.c", "*.egg-info", "build", "dist",
@@ -29,15 +28,6 @@ LAYOUT_FILE = "assignment.json"
 
 class AssignError(ValueError):
     """The assignment source is malformed; the message names the file and line."""
-
-
-def source_dir():
-    """The ``cnn`` assignment source of this checkout."""
-    path = Path(__file__).resolve().parents[2] / "assignments" / "source" / "cnn"
-    if not (path / "assignment.json").is_file():
-        raise GraderUsageError(f"the demo needs the assignment source, not found at {path}; "
-                               "run it from a checkout of cnnkit (pip install -e .)")
-    return path
 
 
 def check_stepper(config, path):

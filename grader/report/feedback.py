@@ -37,6 +37,9 @@ def render(record):
         parts.append("<div class='note'>Protected notebook cells (tests and locked cells) differ "
                      "from the release; they earn nothing here, but your instructor sees this:"
                      f"<ul>{items}</ul></div>")
+    if record.get("notebook_check_problem"):
+        parts.append(f"<p class='note'>Your notebooks' test and locked cells were not checked: "
+                     f"{e(record['notebook_check_problem'])}</p>")
     parts.append("<table><tr><th>test group</th><th>score</th><th>cases passed</th></tr>")
     for g in record["groups"]:
         passed = sum(c["status"] == "passed" for c in g["cases"])

@@ -115,8 +115,8 @@ def check_threshold(value):
 
 def given_code(source=None):
     """``{relpath: text}`` of the release files that hold stubs, built from the source."""
-    from ..release.layout import source_dir
-    source = Path(source or source_dir())
+    from ..course import template_source
+    source = Path(source or template_source())
     stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in source.rglob("*.py")))
     return dict(_release_files(str(source), stamp))
 

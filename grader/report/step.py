@@ -26,7 +26,8 @@ def student_record(ctx, work, grader_key):
             "secret": ctx.secret.fingerprint, "grader": grader_key,
             "total": round(work.total, 2), "max_total": ctx.assignment.max_total,
             "groups": [g.to_dict() for g in work.groups], "isolation": work.isolation,
-            "seconds": round(work.seconds, 3), "notebook_edits": work.notebook_edits}
+            "seconds": round(work.seconds, 3), "notebook_edits": work.notebook_edits,
+            "notebook_check_problem": ctx.notebook_problem}
 
 
 def ungradable_record(ctx, sub, grader_key):
@@ -38,7 +39,8 @@ def ungradable_record(ctx, sub, grader_key):
             "groups": [{"name": g.name, "score": 0.0, "max_score": g.points, "note": sub.problem,
                         "no_credit": False, "seconds": 0.0, "cases": []}
                        for g in ctx.assignment.groups],
-            "isolation": "", "seconds": 0.0, "notebook_edits": []}
+            "isolation": "", "seconds": 0.0, "notebook_edits": [],
+            "notebook_check_problem": ctx.notebook_problem}
 
 
 def grader_error_record(ctx, sub, reason):
@@ -75,6 +77,8 @@ def student_output(record):
     if record.get("notebook_edits"):
         lines.append("Protected notebook cells changed (they earn nothing here, but tell your "
                      "instructor why): " + notebook_check.describe(record["notebook_edits"]))
+    if record.get("notebook_check_problem"):
+        lines.append("Notebook cells were not checked: " + record["notebook_check_problem"])
     return "\n".join(lines)
 
 
@@ -130,6 +134,8 @@ def summary(ctx, records, timing, self_test=None):
             "self_test": self_test,
             "isolation": isolation[0] if len(isolation) == 1 else isolation,
             "heldout": ctx.heldout.source if ctx.heldout else ctx.heldout_problem,
+            "notebook_check": {"ran": ctx.notebooks is not None, "source": ctx.notebook_source,
+                               "problem": ctx.notebook_problem},
             "timing": timing,
             "reproduce": "each case is rebuilt from the course secret with "
                          "cnnkit.grader.testbank.get_assignment(name).make_case(key, group, index)"}

@@ -472,6 +472,14 @@ def _python_prefixes(python=None):
     return sorted(found)
 
 
+def _kit_folders(prefixes):
+    """cnnkit's own folders inside the mounted interpreter folders (a wheel install puts
+    the reference, the hidden tests and the grader in site-packages), to be hidden."""
+    import cnnkit
+    return sorted(str(Path(p).resolve()) for p in cnnkit.__path__ if Path(p).is_dir()
+                  and any(Path(p).resolve().is_relative_to(prefix) for prefix in prefixes))
+
+
 def _bwrap_argv(bwrap, limits, env, as_root, workdir, python=None):
     args = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
@@ -502,6 +510,8 @@ def _bwrap_argv(bwrap, limits, env, as_root, workdir, python=None):
                 made.add(str(parent))
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", prefix, prefix]
+    for folder in _kit_folders(_python_prefixes(python)):  # an empty folder over cnnkit itself
+        args += ["--perms", "0755", "--tmpfs", folder]
     args += ["--proc", "/proc", "--dev", "/dev",
              "--bind", str(workdir), SANDBOX_PATH, "--chdir", "/"]
     for key, value in _base_env("/tmp", SANDBOX_PATH, env).items():

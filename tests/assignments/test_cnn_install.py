@@ -1,12 +1,15 @@
-"""A student installs the cnn release in a fresh venv and runs its first notebook."""
+"""A student installs the cnn release in a fresh venv and runs its first notebook.
+
+Each venv is complete (its own pip); the release installs with pip's build isolation, so
+setuptools and Cython come from the package index, as on a student's machine.
+"""
 import json
-import os
 import shutil
 import subprocess
-import sys
 import textwrap
 
 import pytest
+from environments import make_venv, pip_install
 
 CHECK_INSTALL = textwrap.dedent("""\
     import json, os, warnings
@@ -32,16 +35,10 @@ def test_release_installs_in_a_fresh_venv_and_runs_to_the_first_stub(release, sm
                                                                      tmp_path):
     folder = tmp_path / "cnn"
     shutil.copytree(release[0], folder)  # the build writes into the folder; keep the fixture clean
-    venv = tmp_path / "venv"
-    # --system-site-packages reuses numpy, Jupyter, setuptools and Cython (no download);
-    # without pip of its own, `python -m pip` is the system pip installing into the venv.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                    str(venv)], check=True, timeout=120)
-    python = str(venv / "bin" / "python")
-    install = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation",
-                              "--no-deps", "-e", str(folder)],
-                             capture_output=True, text=True, timeout=600)
-    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+    bin_dir = make_venv(tmp_path / "venv")
+    # the release, then what runs its notebooks headless (a kernel and a client)
+    pip_install(bin_dir, "-e", folder, "ipykernel>=6.29", "nbclient>=0.10", "nbformat>=5.9")
+    python = str(bin_dir / "python")
 
     # from another folder: the packages are installed, and the kernels compiled
     check = subprocess.run([python, "-c", CHECK_INSTALL], cwd=tmp_path, capture_output=True,
@@ -70,15 +67,9 @@ def test_release_installs_in_a_fresh_venv_and_runs_to_the_first_stub(release, sm
 def test_release_installs_without_a_compiler_and_falls_back_to_numpy(release, tmp_path):
     folder = tmp_path / "cnn"
     shutil.copytree(release[0], folder)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                    str(venv)], check=True, timeout=120)
-    python = str(venv / "bin" / "python")
-    env = dict(os.environ, CC="/bin/false")  # every compiler call fails
-    install = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation",
-                              "--no-deps", "-e", str(folder)],
-                             capture_output=True, text=True, timeout=600, env=env)
-    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+    bin_dir = make_venv(tmp_path / "venv")
+    pip_install(bin_dir, "-e", folder, env={"CC": "/bin/false"})  # every compiler call fails
+    python = str(bin_dir / "python")
     assert not list((folder / "utils").glob("_kernels*.so"))
     check = subprocess.run(
         [python, "-c", "import utils.fast_layers as f, numpy as np\n"

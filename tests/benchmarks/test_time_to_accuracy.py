@@ -8,7 +8,7 @@ import pytest
 from cnnkit.reference.solver import check_due
 from cnnkit.reference.train import DEFAULT_RECIPE
 
-pytest.importorskip("torch")
+pytest.importorskip("torch", reason="PyTorch is not installed (`make bench` installs it)")
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "time_to_accuracy.py"
 spec = importlib.util.spec_from_file_location("time_to_accuracy", SCRIPT)
 tta = importlib.util.module_from_spec(spec)

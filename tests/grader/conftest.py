@@ -7,7 +7,7 @@ import pytest
 
 from cnnkit.grader.testbank import groups as testbank
 from cnnkit.grader.release.build import build_package
-from cnnkit.grader.release.layout import source_dir
+from cnnkit.grader.course import template_source
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from grader_helpers import (CONSISTENT_FAKES, CRASH_ONE_CASE, FAST_LAYER_CHEATS, SECRET,
                             add_rigged_checkpoint, edit_notebooks, write_fake_cifar)
@@ -17,8 +17,8 @@ from grader_helpers import (CONSISTENT_FAKES, CRASH_ONE_CASE, FAST_LAYER_CHEATS,
 def builds(tmp_path_factory):
     """``{"solution": Path, "stub": Path}``: the source built both ways, once."""
     base = tmp_path_factory.mktemp("builds")
-    build_package(source_dir(), base / "solution", solutions=True)
-    build_package(source_dir(), base / "stub", solutions=False)
+    build_package(template_source(), base / "solution", solutions=True)
+    build_package(template_source(), base / "stub", solutions=False)
     return {"solution": base / "solution", "stub": base / "stub"}
 
 

@@ -49,7 +49,7 @@ def test_without_torch_reports_cnnkit_only(monkeypatch):
     assert "conv algorithms: conv 3->4 3x3: im2col-nchw; conv 2->3 5x5: im2col-nchw." in table
 
 
-@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (`make bench` installs it)")
 def test_with_torch_times_both():
     result = bench.run_benchmark(repeats=1, tiny=True)
     check_result(result, with_torch=True)

@@ -1,10 +1,10 @@
 """The exported demo page in headless Chromium, offline, with no kernel.
 
-Exports widgets/demo/conv_demo.ipynb (running ``npm ci`` in widgets/ first if
-the JavaScript packages are missing), serves it on 127.0.0.1, blocks every
-other request, and drives the first stepper (the CIFAR-10 convolution).
-Then the image-scale stepper (the whole image) and the network view: clicking
-a map opens its stepper, which steps. Set CNNKIT_SAVE_SCREENSHOT=1 to also
+Exports widgets/demo/conv_demo.ipynb (with the JavaScript installed with
+cnnkit), serves it on 127.0.0.1, blocks every other request, and drives the
+first stepper (the CIFAR-10 convolution). Then the image-scale stepper (the
+whole image) and the network view: clicking a map opens its stepper, which
+steps. Set CNNKIT_SAVE_SCREENSHOT=1 to also
 refresh widgets/demo/screenshot.png and widgets/demo/network.png.
 """
 import functools

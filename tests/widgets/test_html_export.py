@@ -37,12 +37,24 @@ def test_assets_come_from_the_environment_override(tmp_path, monkeypatch):
         ensure_assets()
 
 
-def test_missing_npm_is_explained(tmp_path, monkeypatch):
+def test_missing_assets_are_explained(tmp_path, monkeypatch):
     monkeypatch.delenv("CNNKIT_WIDGET_ASSETS", raising=False)
-    monkeypatch.setattr(export.shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match=r"npm not found: exporting widgets copies "
-                                           r"@jupyter-widgets/html-manager"):
+    with pytest.raises(FileNotFoundError, match=r"the widget JavaScript is missing from this "
+                                                r"cnnkit install .* reinstall cnnkit"):
         ensure_assets(tmp_path)
+
+
+def test_the_installed_assets_are_complete_and_carry_their_licences(tmp_path, monkeypatch):
+    monkeypatch.delenv("CNNKIT_WIDGET_ASSETS", raising=False)
+    assets = ensure_assets()
+    assert assets == export.packaged_assets()
+    out = tmp_path / "out"
+    out.mkdir()
+    copy_assets(out, assets)
+    for relpath in export.LICENCES + ("require.js",
+                                      "@jupyter-widgets/html-manager/dist/embed-amd.js"):
+        assert (out / relpath).is_file(), relpath
+    assert list((out / "@jupyter-widgets").glob("*.woff2"))
 
 
 def test_bad_notebook_paths_are_named(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from cnnkit.grader.release.build import build_package
-from cnnkit.grader.release.layout import source_dir
+from cnnkit.grader.course import template_source as source_dir
 from cnnkit.widgets.export import export_html
 from test_demo_browser import ARGS, CHROMIUM, _Quiet
 

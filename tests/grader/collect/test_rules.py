@@ -3,7 +3,7 @@ import json
 
 from cnnkit.grader.cli import main
 from cnnkit.grader.collect.rules import submission_rules
-from cnnkit.grader.release.layout import source_dir
+from cnnkit.grader.course import template_source as source_dir
 from cnnkit.grader.testbank.groups import CNN
 
 

@@ -54,8 +54,11 @@ def test_bad_settings_are_refused_before_any_work(tmp_path, stub_wheelhouse):
         bundle.build_autograder(tmp_path / "a.zip", details="soon")
     with pytest.raises(GraderUsageError, match="heldout must be from 10 to 10000"):
         bundle.build_autograder(tmp_path / "a.zip", heldout=5)
-    with pytest.raises(GraderUsageError, match="no source/cnn/assignment.json"):
-        bundle.course_source(tmp_path, "cnn")
+
+
+def test_a_course_without_the_assignment_is_named(tmp_path):
+    with pytest.raises(GraderUsageError, match="has no assignment 'cnn'"):
+        bundle.notebook_cells(tmp_path, "cnn")
 
 
 def test_scripts_are_bash_with_unix_line_endings():

@@ -16,7 +16,8 @@ import pytest
 
 from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from cnnkit.grader.release.build import build_package
-from cnnkit.grader.release.layout import AssignError, source_dir
+from cnnkit.grader.course import template_source as source_dir
+from cnnkit.grader.release.layout import AssignError
 from cnnkit.grader.release.stepper import release_text, stepper_files, widgets_dir
 
 pytest.importorskip("ipywidgets")

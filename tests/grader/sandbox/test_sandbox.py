@@ -161,6 +161,18 @@ def test_parallel_sandboxes_get_distinct_uids(tmp_path):
 
 # ------------------------------------------------------------- reading outside
 
+def shown_of(folder):
+    """What a sandbox may list of ``folder``: only the way to the interpreter's own folders.
+
+    The grader's interpreter (a venv in /work/venvs, or ``.venv`` inside a checkout) is
+    mounted read-only at its own path; of the folders above it nothing else exists.
+    """
+    folder = Path(folder)
+    ways = {Path(p).relative_to(folder).parts[0] for p in sandbox._python_prefixes()
+            if folder in Path(p).parents}
+    return sorted(ways) if ways else "FileNotFoundError"
+
+
 def test_cannot_read_repo_root_home_or_canary(workdir, canary):
     result = run_script(workdir, f"""
         import json, os
@@ -178,13 +190,16 @@ def test_cannot_read_repo_root_home_or_canary(workdir, canary):
     """)
     assert result.status == "ok", result.stderr
     found = json.loads(result.stdout)
-    for path in [str(REPO / "pyproject.toml"), str(REPO), "/work", "/home", str(canary),
-                 str(canary.parent), "/etc/shadow", "/etc/passwd"]:
+    for path in [str(REPO / "pyproject.toml"), str(canary), str(canary.parent), "/etc/shadow",
+                 "/etc/passwd"]:
         assert found[path] == "FileNotFoundError", (path, found[path])
+    for path in [str(REPO), "/work", "/home"]:
+        assert found[path] == shown_of(path), (path, found[path])
     assert found["/proc/1/environ"] == "PermissionError"
     assert found["/root"] == [".pyenv"] or not str(PREFIX).startswith("/root")
     assert set(found["/"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc",
-                               "sbin", "tmp", "usr", "sandbox", *str(PREFIX).split("/")[1:2]}
+                               "sbin", "tmp", "usr", "sandbox",
+                               *(Path(p).parts[1] for p in sandbox._python_prefixes())}
     assert str(canary.parent) not in found["cmdline"]
     assert "secret seed" not in result.stdout
 
@@ -575,18 +590,31 @@ def test_a_second_run_in_a_folder_left_deep_and_strange_still_works(workdir):
         subprocess.run(["rm", "-rf", str(workdir / "d")], check=False)
 
 
-def test_an_interpreter_living_under_tmp_stays_visible(tmp_path):
+@pytest.mark.slow
+def test_an_interpreter_living_under_tmp_stays_visible(tmp_path, cnnkit_wheel):
     """A grader run from a virtual environment under /tmp (as CI may do) still runs
-    student code: the private /tmp is mounted before the interpreter's folders."""
+    student code: the private /tmp is mounted before the interpreter's folders. And cnnkit,
+    installed from the wheel into that venv's site-packages, stays out of the student's
+    reach (the reference and the hidden tests live there)."""
     import tempfile
+
+    from environments import make_venv, pip_install
     venv = Path(tempfile.mkdtemp(prefix="cnnkit-venv-", dir="/tmp"))
     venv.chmod(0o755)  # as `python -m venv /tmp/NAME` leaves it
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                        str(venv)], check=True, timeout=120)
+        # a complete venv of its own: cnnkit from the wheel, numpy for the student
+        pip_install(make_venv(venv), "--no-deps", cnnkit_wheel, "numpy")
         work = tmp_path / "work"
         work.mkdir()
-        (work / "probe.py").write_text("import numpy, sys\nprint(sys.executable)\n")
+        (work / "probe.py").write_text(textwrap.dedent("""\
+            import numpy, sys
+            print(sys.executable)
+            try:
+                import cnnkit.reference
+                print("cnnkit-readable", cnnkit.reference.__file__)
+            except ImportError:
+                print("cnnkit-hidden")
+            """))
         grader = textwrap.dedent(f"""
             import sys
             from cnnkit.grader.sandbox.isolation import Limits, run_sandboxed
@@ -596,7 +624,8 @@ def test_an_interpreter_living_under_tmp_stays_visible(tmp_path):
         """)
         done = subprocess.run([str(venv / "bin" / "python"), "-c", grader], capture_output=True,
                               text=True, timeout=120)
-        assert done.stdout.split()[:2] == ["ok", str(venv / "bin" / "python")], \
+        python = str(venv / "bin" / "python")
+        assert done.stdout.split()[:3] == ["ok", python, "cnnkit-hidden"], \
             done.stdout + done.stderr
     finally:
         subprocess.run(["rm", "-rf", str(venv)], check=False)

@@ -1,0 +1,1 @@
+"""Build steps that setup.py runs; never installed (the wheel holds only ``cnnkit``)."""
