@@ -18,11 +18,12 @@ from pathlib import Path
 from .report import step as report
 from .collect.step import collect
 from .context import GradingContext
+from .cluster.client import ClusterSession, check_cluster_options
 from .errors import GraderUsageError
 from .run.step import limits_for
 from .testbank import cache
 from .testbank.heldout import load_heldout
-from .pipeline import grade_one
+from .pipeline import grade_one, internal_error
 from .testbank.secret import load_secret
 from .testbank import get_assignment
 
@@ -114,7 +115,7 @@ def _progress(total, enabled):
 
 def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
                       memory_mb=2048, secret=None, nbgrader=None, data=None, heldout=1000,
-                      progress=False):
+                      progress=False, scheduler=None, cluster=None):
     """Grade every submission under ``submissions``; write reports to ``out``.
 
     Parameters
@@ -133,6 +134,10 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         then the cnnkit cache); without data the accuracy group is an error.
     heldout : number of held-out test images for the accuracy test (10-10000).
     progress : show a progress bar (tqdm) over submissions.
+    scheduler : address of a running Dask scheduler (e.g. ``"tcp://10.0.0.5:8786"``): each
+        student is one task on its workers; ``workers`` is then unused.
+    cluster : ``"local:N"`` starts a Dask LocalCluster of N single-threaded worker
+        processes instead. Both need ``cnnkit[cluster]``; see :mod:`cnnkit.grader.cluster`.
 
     Returns
     -------
@@ -146,6 +151,7 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
     for name, value in (("workers", workers), ("timeout", timeout), ("memory_mb", memory_mb),
                         ("heldout", heldout)):
         check_setting(name, value)
+    local_workers = check_cluster_options(scheduler, cluster)
     sub_root, out = check_folders(submissions, out)
     if secret is not None and sub_root in Path(secret).resolve().parents:
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
@@ -173,23 +179,33 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
                 result.skipped.append(sub.student_id)
             else:
                 todo.append(sub)
+        session = None
+        if scheduler is not None or local_workers:
+            probe = next((s for s in todo if not s.problem), None)
+            session = ClusterSession(ctx, scheduler, local_workers, probe)
         bar = _progress(len(found), progress)
         if bar:
             bar.update(len(result.skipped))
         grade_start = time.perf_counter()
-        for record in _grade_all(ctx, todo, int(workers)):
-            result.records.append(record)
-            result.graded.append(record["student_id"])
+        try:
+            for record in session.grade(todo) if session else _grade_all(ctx, todo, int(workers)):
+                result.records.append(record)
+                result.graded.append(record["student_id"])
+                if bar:
+                    bar.update(1)
+        finally:
             if bar:
-                bar.update(1)
-        if bar:
-            bar.close()
+                bar.close()
+            if session:
+                session.close()
         grade_seconds = time.perf_counter() - grade_start
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.records.sort(key=lambda r: r["student_id"])
-    timing = _timing(result, start, grade_seconds, int(workers))
-    result.summary = report.write_batch(ctx, result.records, timing)
+    timing = _timing(result, start, grade_seconds,
+                     len(session.facts) if session else int(workers))
+    result.summary = report.write_batch(
+        ctx, result.records, timing, session.summary(len(result.graded)) if session else None)
     if gradebook_writer is not None:
         gradebook_writer(assign, result.records)
     return result
@@ -210,10 +226,9 @@ def _grade_all(ctx, todo, workers):
             try:
                 yield future.result()
             except Exception as err:  # a worker died (e.g. killed by the OS): not the batch
-                sub = futures[future]
-                sub.problem = (f"internal grader error ({type(err).__name__}: {err}); "
-                               "re-run the grader to retry this student")
-                record = report.ungradable_record(ctx, sub, "internal-error")
+                record = internal_error(ctx, futures[future], (
+                    f"internal grader error ({type(err).__name__}: {err}); "
+                    "re-run the grader to retry this student"))
                 report.write_student(ctx.out, record)
                 yield record
 

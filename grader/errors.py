@@ -6,3 +6,11 @@ class GraderUsageError(ValueError):
 
     The command line prints the message and exits with status 2.
     """
+
+
+class ClusterError(GraderUsageError):
+    """The cluster cannot grade this batch: Dask missing, scheduler unreachable, a worker
+    refused (another cnnkit, secret or sandbox), or the scheduler lost mid-batch.
+
+    Students graded before it are written; a re-run resumes from there.
+    """

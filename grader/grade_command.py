@@ -33,6 +33,12 @@ def register(subparsers):
                             "(default: $CNNKIT_DATA, then the cnnkit cache)")
     grade.add_argument("--heldout", type=int, default=1000,
                        help="held-out test images for the accuracy test, 10-10000 (default: 1000)")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on a running Dask cluster, one task per student "
+                            "(e.g. tcp://10.0.0.5:8786; needs cnnkit[cluster])")
+    grade.add_argument("--cluster", default=None, metavar="local:N",
+                       help="grade on a Dask LocalCluster of N single-threaded worker "
+                            "processes started here (needs cnnkit[cluster])")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     grade.set_defaults(func=run_grade)
 
@@ -74,7 +80,7 @@ def run_grade(args):
             args.submissions, args.out, assignment=args.assignment, workers=args.workers,
             timeout=args.timeout, memory_mb=args.memory, secret=args.secret,
             nbgrader=args.nbgrader, data=args.data, heldout=args.heldout,
-            progress=not args.no_progress)
+            progress=not args.no_progress, scheduler=args.scheduler, cluster=args.cluster)
     except GraderUsageError as err:
         print(f"cnnkit grade: error: {err}", file=sys.stderr)
         return 2

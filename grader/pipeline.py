@@ -7,7 +7,9 @@ then every gradable submission goes through :data:`STEPS`:
 2. ``execute.run`` - run the student's code on every hidden case in sandboxes;
 3. ``compare.run`` - compare what came back with the reference, case by case;
 4. ``score.run`` - points per group;
-5. ``report.run`` - write the student's ``grade.json``, ``results.json``, ``feedback.html``.
+
+then :func:`grade_one` (or a cluster's client, which keeps every write) hands the
+record to ``report.write_student``: ``grade.json``, ``results.json``, ``feedback.html``.
 
 ``ctx`` (:class:`~cnnkit.grader.context.GradingContext`) is the same for the
 whole batch; ``work`` (:class:`~cnnkit.grader.context.Work`) is the student's
@@ -24,31 +26,40 @@ from .run import step as execute
 from .score import step as score
 from .context import Work
 
-STEPS = (notebook_check.run, execute.run, compare.run, score.run, report.run)
+STEPS = (notebook_check.run, execute.run, compare.run, score.run)
 
 
 def grade_one(ctx, submission):
-    """Grade one submission; returns its record (a dict, as in ``grade.json``).
+    """Grade one submission and write its files; returns its record (see :func:`evaluate`)."""
+    record = evaluate(ctx, submission)
+    report.write_student(ctx.out, record)
+    return record
 
+
+def evaluate(ctx, submission):
+    """The record of one submission (a dict, as in ``grade.json``), nothing written.
+
+    Every front end runs this for each student: the local pool (through
+    :func:`grade_one`) and a cluster worker, whose client then writes the record.
     Never raises because of the submission: an ungradable folder, or a grader
     failure on this student, becomes a record with status ``ungradable``.
     """
     if submission.problem:
-        record = report.ungradable_record(ctx, submission, ctx.grader_key)
-        report.write_student(ctx.out, record)
-        return record
+        return report.ungradable_record(ctx, submission, ctx.grader_key)
     start = time.perf_counter()
     work = Work(submission)
     try:
-        for step in STEPS[:-1]:
+        for step in STEPS:
             work = step(ctx, work)
         work.seconds = time.perf_counter() - start
-        work = STEPS[-1](ctx, work)
     except Exception as err:  # a grader bug must not stop the batch
         traceback.print_exc(file=sys.stderr)
-        submission.problem = (f"internal grader error ({type(err).__name__}: {err}); "
-                              "please report it to the course staff")
-        record = report.ungradable_record(ctx, submission, "internal-error")  # never resumed
-        report.write_student(ctx.out, record)
-        return record
+        return internal_error(ctx, submission, f"internal grader error ({type(err).__name__}: "
+                                               f"{err}); please report it to the course staff")
     return report.student_record(ctx, work, ctx.grader_key)
+
+
+def internal_error(ctx, submission, reason):
+    """The record of a student the grader failed; never resumed, so the next run retries."""
+    submission.problem = reason
+    return report.ungradable_record(ctx, submission, "internal-error")

@@ -1,4 +1,4 @@
-"""Pipeline step "report", and the batch files.
+"""Reports: each student's files (the pipeline's last step) and the batch files.
 
 Per student, in ``OUT/<student_id>/``: ``grade.json`` (the full record, also
 used to resume), ``results.json`` (Gradescope's format) and ``feedback.html``.
@@ -67,12 +67,6 @@ def write_student(out, record):
     write_json(folder / RECORD, record)  # last: its presence means the student is done
 
 
-def run(ctx, work):
-    """Step: write the student's files; returns ``work`` unchanged."""
-    write_student(ctx.out, student_record(ctx, work, ctx.grader_key))
-    return work
-
-
 def grades_csv(assignment, records):
     """The text of ``grades.csv``: one row per student, points per group."""
     names = [g.name for g in assignment.groups]
@@ -86,8 +80,8 @@ def grades_csv(assignment, records):
     return buf.getvalue()
 
 
-def summary(ctx, records, timing):
-    """The dict written to ``summary.json``."""
+def summary(ctx, records, timing, cluster=None):
+    """The dict written to ``summary.json``; ``cluster``: the workers of a cluster run."""
     case_counts, student_counts, group_means = {}, {}, {}
     for r in records:
         student_counts[r["status"]] = student_counts.get(r["status"], 0) + 1
@@ -102,14 +96,14 @@ def summary(ctx, records, timing):
             "max_total": ctx.assignment.max_total, "secret_fingerprint": ctx.secret.fingerprint,
             "isolation": isolation[0] if len(isolation) == 1 else isolation,
             "heldout": ctx.heldout.source if ctx.heldout else ctx.heldout_problem,
-            "timing": timing,
+            "timing": timing, **({"cluster": cluster} if cluster else {}),
             "reproduce": "each case is rebuilt from the course secret with "
                          "cnnkit.grader.testbank.get_assignment(name).make_case(key, group, index)"}
 
 
-def write_batch(ctx, records, timing):
+def write_batch(ctx, records, timing, cluster=None):
     """Write ``grades.csv`` and ``summary.json``; returns the summary dict."""
     write_text(ctx.out / "grades.csv", grades_csv(ctx.assignment, records))
-    info = summary(ctx, records, timing)
+    info = summary(ctx, records, timing, cluster)
     write_json(ctx.out / "summary.json", info)
     return info
