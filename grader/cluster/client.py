@@ -71,13 +71,14 @@ class ClusterSession:
         worker; ``probe`` is one collected submission, to see whether workers share the
         client's files."""
         distributed = _distributed()
+        started = time.perf_counter()
         self.ctx, self.cluster = ctx, None
         try:
             with _dask_config(distributed):
                 if local_workers:
                     self.cluster = distributed.LocalCluster(
                         n_workers=local_workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None, env={"CNNKIT_SECRET": ctx.secret.path})
+                        dashboard_address=":0", env={"CNNKIT_SECRET": ctx.secret.path})
                     scheduler = self.cluster
                 self.client = distributed.Client(scheduler, timeout=CONNECT_SECONDS)
         except (OSError, TimeoutError) as err:
@@ -97,11 +98,13 @@ class ClusterSession:
         self.shared = USE_SHARED_FILES and bool(self.facts) and all(
             f["shared_folder"] for f in self.facts.values())
         self.per_worker, self.client_seconds = {}, 0.0
+        self.start_seconds = time.perf_counter() - started
 
     def _check_workers(self, probe):
         """Every worker's facts; raises ClusterError naming each worker that differs."""
         ctx = self.ctx
-        self.mine = describe_worker(ctx.secret.path, ctx.limits)
+        self.mine = {**describe_worker(ctx.secret.path, ctx.limits),
+                     "secret": ctx.secret.fingerprint}
         if not self.mine["sandbox"]["ok"]:
             raise ClusterError(f"the client's own sandbox cannot run a program "
                                f"({self.mine['sandbox']['reason']})")
@@ -214,7 +217,7 @@ class ClusterSession:
         return {"scheduler": self.address if self.cluster is None else
                 f"LocalCluster of {len(self.facts)} worker processes",
                 "data": "shared filesystem" if self.shared else "folders sent as bytes",
-                "workers": workers,
+                "workers": workers, "start_seconds": round(self.start_seconds, 2),
                 "client_seconds_per_student": round(self.client_seconds / graded, 4)
                 if graded else None}
 

@@ -117,7 +117,7 @@ def describe_worker(client_secret_path, limits, probe_folder=None, probe_fingerp
     secret, problem = worker_secret(client_secret_path)
     facts = {"cnnkit": installed_version(), "code": code_digest(),
              "python": platform.python_version(), "host": platform.node(),
-             "secret": secret.fingerprint if secret else problem,
+             "secret": secret.fingerprint if secret else "", "secret_problem": problem,
              "sandbox": sandbox_check(limits)}
     facts["shared_folder"] = bool(probe_folder and Path(probe_folder).is_dir()
                                   and fingerprint_folder(probe_folder) == probe_fingerprint)
@@ -131,7 +131,8 @@ MUST_MATCH = (("cnnkit", "cnnkit version"), ("code", "cnnkit code"),
 
 def differences(client, worker):
     """What makes ``worker`` unfit for the client's batch (a list of sentences)."""
-    found = [f"{label} {worker[key]!r}, the client has {client[key]!r}"
+    found = [worker.get(f"{key}_problem") or
+             f"{label} {worker[key]!r}, the client has {client[key]!r}"
              for key, label in MUST_MATCH if worker[key] != client[key]]
     sandbox = worker["sandbox"]
     if not sandbox["ok"]:
