@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from cnnkit.reference.bench import machine_info
+from cnnkit.reference.bench.measure import machine_info
 from cnnkit.reference.data import get_CIFAR10_data
 from cnnkit.reference.solver import check_due
 from cnnkit.reference.train import DEFAULT_RECIPE, TARGET_ACCURACY, train

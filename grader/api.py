@@ -6,7 +6,6 @@ presents the :class:`BatchResult` this returns.
 import hashlib
 import json
 import multiprocessing
-import numbers
 import shutil
 import sys
 import tempfile
@@ -24,12 +23,11 @@ from .run.step import limits_for
 from .testbank import cache
 from .testbank.heldout import load_heldout
 from .pipeline import grade_one, internal_error
+from .settings import SETTINGS, check_setting
 from .testbank.secret import load_secret
 from .testbank import get_assignment
 
 GRADER_VERSION = "1"
-LIMITS = {"workers": (1, 64), "timeout": (1, 3600), "memory_mb": (256, 65536),
-          "heldout": (10, 10000)}
 
 
 @dataclass
@@ -44,18 +42,6 @@ class BatchResult:
     def __repr__(self):
         return (f"BatchResult(out={str(self.out)!r}, students={len(self.records)}, "
                 f"graded={len(self.graded)}, skipped={len(self.skipped)})")
-
-
-def check_setting(name, value):
-    """Validate a grading setting against :data:`LIMITS`; return it."""
-    low, high = LIMITS[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise GraderUsageError(f"{name} must be a number from {low} to {high}, got {value!r}")
-    if name != "timeout" and value != int(value):
-        raise GraderUsageError(f"{name} must be an integer from {low} to {high}, got {value!r}")
-    if not low <= value <= high:
-        raise GraderUsageError(f"{name} must be from {low} to {high}, got {value!r}")
-    return value
 
 
 def check_folders(submissions, out):
@@ -113,9 +99,11 @@ def _progress(total, enabled):
     return tqdm(total=total, unit="submission", desc="grading")
 
 
-def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
-                      memory_mb=2048, secret=None, nbgrader=None, data=None, heldout=1000,
-                      progress=False, scheduler=None, cluster=None):
+def grade_submissions(submissions, out, assignment="cnn",
+                      workers=SETTINGS["workers"].default, timeout=SETTINGS["timeout"].default,
+                      memory_mb=SETTINGS["memory_mb"].default, secret=None, nbgrader=None,
+                      data=None, heldout=SETTINGS["heldout"].default, progress=False,
+                      scheduler=None, cluster=None):
     """Grade every submission under ``submissions``; write reports to ``out``.
 
     Parameters
@@ -124,15 +112,17 @@ def grade_submissions(submissions, out, assignment="cnn", workers=1, timeout=60,
         ``submitted/<student>/<assignment>/`` tree (or the course root holding it).
     out : report folder (created); must not overlap ``submissions``.
     assignment : assignment name (``"cnn"``).
-    workers : submissions graded in parallel (1-64), each driving its own sandboxes.
-    timeout : seconds of CPU and wall-clock time for each test group's sandbox (1-3600).
-    memory_mb : address-space limit of the sandboxed process (256-65536).
+    workers : submissions graded in parallel, each driving its own sandboxes.
+    timeout : seconds of CPU and wall-clock time for each test group's sandbox.
+    memory_mb : address-space limit of the sandboxed process.
     secret : course secret file; default :func:`cnnkit.grader.secret.default_secret_path`,
         created on first use.
     nbgrader : an nbgrader course root whose gradebook receives the scores.
     data : CIFAR-10 archive or folder for the accuracy test (default ``CNNKIT_DATA``,
         then the cnnkit cache); without data the accuracy group is an error.
-    heldout : number of held-out test images for the accuracy test (10-10000).
+    heldout : number of held-out test images for the accuracy test.
+    The ranges and defaults of ``workers``, ``timeout``, ``memory_mb`` and ``heldout``
+    are :data:`cnnkit.grader.settings.SETTINGS`.
     progress : show a progress bar (tqdm) over submissions.
     scheduler : address of a running Dask scheduler (e.g. ``"tcp://10.0.0.5:8786"``): each
         student is one task on its workers; ``workers`` is then unused.
@@ -226,9 +216,8 @@ def _grade_all(ctx, todo, workers):
             try:
                 yield future.result()
             except Exception as err:  # a worker died (e.g. killed by the OS): not the batch
-                record = internal_error(ctx, futures[future], (
-                    f"internal grader error ({type(err).__name__}: {err}); "
-                    "re-run the grader to retry this student"))
+                record = internal_error(ctx, futures[future], err,
+                                        "re-run the grader to retry this student")
                 report.write_student(ctx.out, record)
                 yield record
 

@@ -7,11 +7,6 @@ step to step (see :mod:`cnnkit.grader.pipeline`). Every outcome is plain data.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: every status a single test (case) can end with
-CASE_STATUSES = ("passed", "failed", "error", "timeout", "oom", "crashed")
-#: what a student's row in grades.csv says
-STUDENT_STATUSES = ("graded", "ungradable")
-
 
 @dataclass(frozen=True)
 class Secret:
@@ -35,9 +30,9 @@ class HeldOut:
 @dataclass(frozen=True)
 class GradingContext:
     """Everything a step needs that is the same for every student of a batch."""
-    assignment: object        # cnnkit.grader.assignment.Assignment
+    assignment: object        # cnnkit.grader.testbank.groups.Assignment
     secret: Secret
-    limits: object            # cnnkit.grader.sandbox.Limits
+    limits: object            # cnnkit.grader.sandbox.isolation.Limits
     out: Path
     heldout: HeldOut | None = None
     heldout_problem: str = "" # why held-out data is missing, shown to the instructor

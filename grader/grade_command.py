@@ -2,6 +2,7 @@
 import sys
 
 from .errors import GraderUsageError
+from .settings import SETTINGS
 
 
 def register(subparsers):
@@ -17,12 +18,12 @@ def register(subparsers):
                        help="folder of student folders")
     grade.add_argument("--assignment", default="cnn", help="assignment name (default: cnn)")
     grade.add_argument("--out", required=True, help="report folder (outside SUBMISSIONS)")
-    grade.add_argument("--workers", type=int, default=1,
-                       help="submissions graded in parallel, 1-64 (default: 1)")
-    grade.add_argument("--timeout", type=float, default=60,
-                       help="seconds for each test group of a student, 1-3600 (default: 60)")
-    grade.add_argument("--memory", type=int, default=2048, metavar="MB",
-                       help="memory limit of a student's process in MB, 256-65536 (default: 2048)")
+    grade.add_argument("--workers", type=int, default=SETTINGS["workers"].default,
+                       help=SETTINGS["workers"].describe())
+    grade.add_argument("--timeout", type=float, default=SETTINGS["timeout"].default,
+                       help=SETTINGS["timeout"].describe())
+    grade.add_argument("--memory", type=int, default=SETTINGS["memory_mb"].default, metavar="MB",
+                       help=SETTINGS["memory_mb"].describe())
     grade.add_argument("--secret", default=None, metavar="PATH",
                        help="course secret seeding the hidden cases (default: $CNNKIT_SECRET or "
                             "~/.config/cnnkit/course.secret, created on first use)")
@@ -31,8 +32,8 @@ def register(subparsers):
     grade.add_argument("--data", default=None, metavar="PATH",
                        help="CIFAR-10 archive or folder for the accuracy test "
                             "(default: $CNNKIT_DATA, then the cnnkit cache)")
-    grade.add_argument("--heldout", type=int, default=1000,
-                       help="held-out test images for the accuracy test, 10-10000 (default: 1000)")
+    grade.add_argument("--heldout", type=int, default=SETTINGS["heldout"].default,
+                       help=SETTINGS["heldout"].describe())
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="grade on a running Dask cluster, one task per student "
                             "(e.g. tcp://10.0.0.5:8786; needs cnnkit[cluster])")

@@ -54,12 +54,14 @@ def evaluate(ctx, submission):
         work.seconds = time.perf_counter() - start
     except Exception as err:  # a grader bug must not stop the batch
         traceback.print_exc(file=sys.stderr)
-        return internal_error(ctx, submission, f"internal grader error ({type(err).__name__}: "
-                                               f"{err}); please report it to the course staff")
+        return internal_error(ctx, submission, err, "please report it to the course staff")
     return report.student_record(ctx, work, ctx.grader_key)
 
 
-def internal_error(ctx, submission, reason):
-    """The record of a student the grader failed; never resumed, so the next run retries."""
-    submission.problem = reason
+def internal_error(ctx, submission, err, advice):
+    """The record of ``submission`` as ungradable because the grader failed on it (not written).
+
+    Its grader key is ``internal-error``, so the next run grades it again.
+    """
+    submission.problem = f"internal grader error ({type(err).__name__}: {err}); {advice}"
     return report.ungradable_record(ctx, submission, "internal-error")

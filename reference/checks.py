@@ -86,3 +86,34 @@ def pool_geometry(x, pool_param):
     H_out = output_size(x.shape[2], HP, stride, 0, "pool height")
     W_out = output_size(x.shape[3], WP, stride, 0, "pool width")
     return HP, WP, stride, H_out, W_out
+
+
+def check_upstream(dout, shape):
+    """Require the upstream gradient ``dout`` to have the forward output's ``shape``."""
+    check_array(dout, "dout", ndim=len(shape))
+    if dout.shape != tuple(shape):
+        raise ValueError(f"dout has shape {dout.shape}, expected {tuple(shape)} "
+                         "(the shape of the forward output)")
+    return dout
+
+
+def bn_settings(bn_param, x, gamma, beta, channel_axis):
+    """Validate batch normalization's inputs; return ``(mode, eps, momentum, mean, var)``.
+
+    ``gamma`` and ``beta`` need one entry per channel of ``x`` (its
+    ``channel_axis``); ``bn_param`` needs ``mode`` ('train' or 'test') and may
+    hold ``eps`` (default 1e-5), ``momentum`` (0.9) and the running statistics,
+    which are created (zeros and ones) on first use and updated in place.
+    """
+    check_keys(bn_param, "bn_param", ("mode",))
+    mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    C = x.shape[channel_axis]
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if np.shape(value) != (C,):
+            raise ValueError(f"{name} must have shape ({C},) to match x {x.shape}, "
+                             f"got {np.shape(value)}")
+    running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
+    running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
+    return mode, bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9), running_mean, running_var

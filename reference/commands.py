@@ -5,7 +5,7 @@ from pathlib import Path
 
 
 def register(subparsers):
-    from . import bench_command
+    from .bench import command as bench_command
     from .command_line import positive_int
     data = subparsers.add_parser(
         "data", help="get CIFAR-10 (download, or from a local archive or folder)",

@@ -5,7 +5,7 @@ layers in :mod:`cnnkit.reference.fast_layers` are tested against these.
 """
 import numpy as np
 
-from .checks import check_array, conv_geometry, pool_geometry
+from .checks import check_array, check_upstream, conv_geometry, pool_geometry
 from .layers import normalize_backward, normalize_forward
 
 
@@ -51,7 +51,7 @@ def conv_backward_naive(dout, cache):
     """
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = conv_geometry(x, w, b, conv_param)
-    check_array(dout, "dout", ndim=4)
+    check_upstream(dout, (x.shape[0], w.shape[0], H_out, W_out))
     _, _, HH, WW = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     dxp = np.zeros_like(xp)
@@ -108,7 +108,7 @@ def max_pool_backward_naive(dout, cache):
     """
     x, pool_param = cache
     HP, WP, stride, H_out, W_out = pool_geometry(x, pool_param)
-    check_array(dout, "dout", ndim=4)
+    check_upstream(dout, x.shape[:2] + (H_out, W_out))
     N, C = x.shape[:2]
     dx = np.zeros_like(x)
     n_idx, c_idx = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")

@@ -6,7 +6,7 @@ gradients with the shapes of the forward's inputs.
 """
 import numpy as np
 
-from .checks import check_array, check_keys
+from .checks import bn_settings, check_array, check_keys
 
 
 def affine_forward(x, w, b):
@@ -76,18 +76,10 @@ def normalize_forward(x, gamma, beta, bn_param, axes):
     batch normalization (axes ``(0, 2, 3)`` of (N, C, H, W)); ``gamma``,
     ``beta`` and the running statistics have one entry per channel.
     """
-    check_keys(bn_param, "bn_param", ("mode",))
-    mode = bn_param["mode"]
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
     channel_axis = next(a for a in range(x.ndim) if a not in axes)
+    mode, eps, momentum, running_mean, running_var = bn_settings(bn_param, x, gamma, beta,
+                                                                 channel_axis)
     C = x.shape[channel_axis]
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if np.shape(value) != (C,):
-            raise ValueError(f"{name} must have shape ({C},) to match x {x.shape}, "
-                             f"got {np.shape(value)}")
-    running_mean = bn_param.setdefault("running_mean", np.zeros(C, dtype=x.dtype))
-    running_var = bn_param.setdefault("running_var", np.ones(C, dtype=x.dtype))
     shape = [1] * x.ndim
     shape[channel_axis] = C
     if mode == "train":
@@ -98,11 +90,9 @@ def normalize_forward(x, gamma, beta, bn_param, axes):
         running_mean += (1 - momentum) * mean
         running_var *= momentum
         running_var += (1 - momentum) * var
-    elif mode == "test":
+    else:
         mean, var = running_mean, running_var
         centred = x - mean.reshape(shape)
-    else:
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
     x_hat = centred * inv_std
     out = x_hat * np.asarray(gamma, dtype=x.dtype).reshape(shape) \

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnkit.reference.closeness import difference
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -47,7 +49,7 @@ def run_student(student_fn, args, expected, name, rtol=1e-5, atol=1e-8):
     args : arguments for ``student_fn``; arrays are copied first.
     expected : (K, H', W') reference output for the single image.
     name : the function's name for messages, e.g. ``"conv_forward_naive"``.
-    rtol, atol : tolerances of :func:`numpy.isclose`.
+    rtol, atol : tolerances of :func:`cnnkit.reference.closeness.difference`.
 
     Returns
     -------
@@ -69,10 +71,12 @@ def run_student(student_fn, args, expected, name, rtol=1e-5, atol=1e-8):
         return CheckResult("bad-output", f"{name} returned out of shape {out.shape}, "
                            f"expected {want}", expected)
     got = out[0].astype(np.float64)
-    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol)
-    if not wrong.any():
+    diff = difference(got, expected, rtol=rtol, atol=atol)
+    if diff is None:
         return CheckResult("correct", f"{name} matches the reference on every "
-                           f"one of the {expected.size} output cells", expected, got, wrong)
+                           f"one of the {expected.size} output cells", expected, got,
+                           np.zeros(expected.shape, dtype=bool))
+    wrong = diff.wrong
     k, i, j = (int(v) for v in np.argwhere(wrong)[0])
     step = (k * expected.shape[1] + i) * expected.shape[2] + j
     return CheckResult(

@@ -184,9 +184,9 @@ class ClusterSession:
             raise ClusterError(f"a worker that joined during the batch was refused: {err}") \
                 from None
         except distributed.KilledWorker as err:
-            return internal_error(self.ctx, sub, (
-                f"internal grader error: every worker grading this student died "
-                f"({ALLOWED_FAILURES + 1} times: {err}); re-run the grader to retry"))
+            return internal_error(self.ctx, sub, err, (
+                f"every worker grading this student died ({ALLOWED_FAILURES + 1} times); "
+                "re-run the grader to retry this student"))
         except (OSError, distributed.client.FutureCancelledError) as err:
             raise ClusterError(f"lost the Dask scheduler {self.address} mid-batch "
                                f"({type(err).__name__}: {err}); run again to resume") from err

@@ -209,8 +209,8 @@ def grade_task(batch, student_id, fingerprint, archive=None, folder=None):
                     raise ValueError(f"{folder} changed since it was collected, or this "
                                      "worker sees other files at that path")
         except (OSError, ValueError) as err:
-            record = internal_error(ctx, submission, f"internal grader error: the worker "
-                                    f"could not read this submission ({err})")
+            record = internal_error(ctx, submission, err, "the worker could not read this "
+                                    "submission; re-run the grader to retry this student")
         else:
             record = evaluate(ctx, submission)
     return json.dumps({"record": record, "worker": worker_name(),

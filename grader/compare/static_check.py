@@ -4,14 +4,17 @@ Parses the student's module (never imports it) and reports, for each naive
 function, every use of a name imported from a forbidden module
 (``utils.fast_layers`` and its kernels, im2col helpers, ``cnnkit``,
 ``torch``) and every import or dynamic import inside the function. The
-sandbox's run-time tripwire (:mod:`cnnkit.grader.harness`) catches indirect
+sandbox's run-time tripwire (:mod:`cnnkit.grader.sandbox.harness`) catches indirect
 calls; this catches the rest without trusting anything the submission reports.
 """
 import ast
 
-FORBIDDEN = ("utils.fast_layers", "fast_layers", "utils.im2col", "im2col", "im2col_cython",
-             "utils.im2col_cython", "cnnkit", "torch", "utils._kernels", "_kernels",
-             "utils._numpy_kernels", "_numpy_kernels")
+from ..sandbox.harness import BLOCKED_PACKAGES, FAST_MODULES
+
+#: the tripwire's modules, also by their bare names (``from fast_layers import ...``
+#: next to them), and the packages a submission may not import
+FORBIDDEN = tuple(sorted({*FAST_MODULES, *(m.rpartition(".")[2] for m in FAST_MODULES),
+                          *BLOCKED_PACKAGES}))
 
 
 def _forbidden(module):

@@ -12,6 +12,8 @@ when that forward passes some forward case), so one bug is not paid for twice. M
 """
 import numpy as np
 
+from cnnkit.reference.closeness import difference
+
 from ..testbank.cases import H
 from ..context import CaseResult, GroupResult
 from ..testbank.cache import cases_for, expected_for
@@ -20,8 +22,14 @@ from .static_check import violations
 
 #: largest error allowed, relative to the largest expected magnitude
 TOL = 1e-6
+#: the same for a gradient against centred differences (their own error is about H**2)
+NUMERICAL_TOL = 1e-5
 #: tolerance of the directional derivative check of a student's own forward
 DIRECTIONAL_TOL = 1e-5
+#: a directional derivative smaller than this does not show that the forward moved
+MOVED = 1e-6
+#: magnitudes below this count as this, so that all-zero values still have a scale
+TINY = 1e-8
 #: accuracy earning full points in the accuracy group
 FULL_ACCURACY = 0.65
 
@@ -30,19 +38,16 @@ def mismatch(name, got, want, tol=TOL):
     """Why ``got`` is not ``want`` (a message), or '' when it is close enough."""
     got = np.asarray(got)
     want = np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape:
+    scale = max(float(np.abs(want).max()), TINY) if want.size else TINY
+    diff = difference(got, want, rtol=0.0, atol=tol * scale)
+    if diff is None:
+        return ""
+    if diff.kind == "shape":
         return f"{name} has shape {got.shape}, expected {want.shape}"
-    got = got.astype(np.float64)
-    bad = ~np.isfinite(got)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        return f"{name}{list(idx)} is {got[idx]} (not a finite number)"
-    if got.size == 0:
-        return ""
+    got = diff.actual
+    if diff.kind == "not-finite":
+        return f"{name}{list(diff.index)} is {got[diff.index]} (not a finite number)"
     err = np.abs(got - want)
-    scale = max(float(np.abs(want).max()), 1e-8)
-    if err.max() <= tol * scale:
-        return ""
     idx = np.unravel_index(int(np.argmax(err)), err.shape)
     where = f"{name}{list(int(i) for i in idx)}" if got.ndim else name
     return (f"{where} is {got[idx]:.6g}, expected {want[idx]:.6g} "
@@ -61,11 +66,11 @@ def own_forward_consistent(case, outputs):
                 return "your forward's output has the wrong shape"
             numeric = float(np.sum(dout * (plus.astype(float) - minus.astype(float))) / (2 * H))
             analytic = float(np.sum(outputs[gname].astype(float) * case.arrays[f"dir_{name}_{k}"]))
-            scale = max(abs(numeric), abs(analytic), 1e-8)
+            scale = max(abs(numeric), abs(analytic), TINY)
             if not np.isfinite(numeric + analytic) or abs(numeric - analytic) > DIRECTIONAL_TOL * scale:
                 return (f"{gname} is not the derivative of your own forward either "
                         f"(directional derivative {analytic:.6g}, numerically {numeric:.6g})")
-            moved = moved or abs(numeric) > 1e-6
+            moved = moved or abs(numeric) > MOVED
             k += 1
     return "" if moved else "your forward does not depend on its inputs"
 
@@ -78,8 +83,9 @@ def gradients_problem(case, outputs, expected, prefix=""):
         got = outputs[prefix + gname]
         problem = mismatch(gname, got, expected[gname])
         numeric = expected["numerical"][gname]
-        if not problem and not mismatch(gname, expected[gname], numeric, tol=1e-5):
-            problem = mismatch(f"{gname} (vs. the numerical gradient)", got, numeric, tol=1e-5)
+        if not problem and not mismatch(gname, expected[gname], numeric, tol=NUMERICAL_TOL):
+            problem = mismatch(f"{gname} (vs. the numerical gradient)", got, numeric,
+                               tol=NUMERICAL_TOL)
         if problem:
             return problem
     return ""
@@ -168,7 +174,7 @@ def check_model(case, outputs, expected):
             return "failed", f"{name} is missing"
         problem = (mismatch(name, outputs[key], expected[key])
                    or mismatch(f"{name} (vs. the numerical gradient)", outputs[key],
-                               expected["numerical"][key], tol=1e-5))
+                               expected["numerical"][key], tol=NUMERICAL_TOL))
         if problem:
             return "failed", problem + (hint if key[5] == "W" else "")
     return "passed", ""

@@ -30,6 +30,7 @@ from ..files import is_regular, regular_files
 from ..sandbox.kernels import kernels_for
 from ..testbank.cache import cases_for
 from ..sandbox import HARNESS, Limits, run_sandboxed
+from ..sandbox.isolation import MAX_LIMITS
 
 MAX_RESTARTS = 3
 #: largest .py file copied into a sandbox, and largest output file read back
@@ -160,8 +161,9 @@ def run_cases(ctx, submission, cases, base):
             n_groups = len({c.group for c in remaining})
             write_job(workdir, remaining, ctx.limits.wall_seconds)
             limits = dataclasses.replace(
-                ctx.limits, wall_seconds=min(7200, ctx.limits.wall_seconds * n_groups + 10),
-                cpu_seconds=min(3600, ctx.limits.cpu_seconds * n_groups + 10))
+                ctx.limits,
+                wall_seconds=min(MAX_LIMITS["wall_seconds"], ctx.limits.wall_seconds * n_groups + 10),
+                cpu_seconds=min(MAX_LIMITS["cpu_seconds"], ctx.limits.cpu_seconds * n_groups + 10))
             result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"], limits)
             isolation = result.isolation
             outdir = workdir / "outputs"

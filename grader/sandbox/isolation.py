@@ -91,8 +91,6 @@ MAX_LIMITS = {
     "output_bytes": 10_000_000,
 }
 
-STATUSES = ("ok", "error", "timeout", "oom", "crashed")
-
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
@@ -339,42 +337,8 @@ def remove_special_files(workdir):
 
 # ------------------------------------------------------------------ the launcher
 
-# Runs as ``python -I -S -c LAUNCHER STATUS_FD UID LIMITS_JSON WORKDIR -- ARGV...``.
-# Forks; the child sets the limits, drops to UID (when root) and execs ARGV;
-# the launcher writes "started" then the child's wait status and CPU time.
-LAUNCHER = r"""
-import json, os, resource, sys
-fd, uid, limits, workdir = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
-argv = sys.argv[6:]
-os.set_inheritable(fd, False)
-os.write(fd, b"started\n")
-pid = os.fork()
-if pid == 0:
-    try:
-        for name, (soft, hard) in limits.items():
-            resource.setrlimit(getattr(resource, name), (soft, hard))
-        try:  # works in fallback mode even where workdir's parents are private
-            os.chdir(workdir)
-            entered = True
-        except OSError:
-            entered = False
-        if os.getuid() == 0 and uid != 0:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-        if not entered:
-            os.chdir(workdir)
-    except OSError as err:
-        os.write(2, f"[sandbox] cannot set the sandbox up: {err}\n".encode())
-        os._exit(126)
-    try:
-        os.execvp(argv[0], argv)
-    except OSError as err:
-        os.write(2, f"[sandbox] cannot run {argv[0]!r} as uid {os.getuid()}: {err.strerror}\n".encode())
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-os.write(fd, json.dumps({"wait_status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode() + b"\n")
-"""
+#: the launcher's program text (see :mod:`.launcher`), passed with ``python -c``
+LAUNCHER = Path(__file__).with_name("launcher.py").read_text(encoding="utf-8")
 
 
 def _rlimits(limits, as_root):

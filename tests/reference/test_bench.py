@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from cnnkit.grader.cli import main
-from cnnkit.reference import bench
+from cnnkit.reference.bench import measure as bench
+from cnnkit.reference.bench import report
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -43,7 +44,7 @@ def test_without_torch_reports_cnnkit_only(monkeypatch):
     check_result(result, with_torch=False)
     assert "pip install torch==2.13.0" in result["note"]
     assert result["machine"]["torch"] is None
-    table = bench.format_table(result)
+    table = report.format_table(result)
     assert "torch missing" in table and "pip install torch==2.13.0" in table
     assert "conv algorithms: conv 3->4 3x3: im2col-nchw; conv 2->3 5x5: im2col-nchw." in table
 
@@ -108,24 +109,24 @@ def fake_result(ratios_by_kind):
 
 def test_summary_gives_medians_ranges_and_runs_within_target():
     runs = [fake_result([("conv", r), ("batchnorm", 1.9)]) for r in (1.2, 1.7, 1.4)]
-    conv, bn = bench.summarize_runs(runs)
+    conv, bn = report.summarize_runs(runs)
     assert conv["runs"] == 3 and conv["ratio"] == pytest.approx(1.4)
     assert (conv["ratio_min"], conv["ratio_max"]) == (1.2, 1.7)
     assert conv["cnnkit_ms"] == pytest.approx(2.8) and conv["torch_ms"] == 2.0
     assert (conv["target"], conv["within_target"]) == (1.5, 2)
     assert (bn["target"], bn["within_target"]) == (2.0, 3)
-    table = bench.format_summary([conv, bn])
+    table = report.format_summary([conv, bn])
     assert "over 3 runs" in table and "1.20-1.70" in table and "2/3 <=1.5" in table
 
 
 def test_summary_without_torch_has_no_ratios():
     run = {"cases": [{"name": "pool", "kind": "pool", "cnnkit_ms": 1.0, "torch_ms": None,
                       "ratio": None}]}
-    (pool,) = bench.summarize_runs([run, run])
+    (pool,) = report.summarize_runs([run, run])
     assert pool["ratio"] is None and pool["within_target"] is None
-    assert "-" in bench.format_summary([pool])
+    assert "-" in report.format_summary([pool])
     with pytest.raises(ValueError, match="at least one benchmark result"):
-        bench.summarize_runs([])
+        report.summarize_runs([])
 
 
 def test_command_line_runs_several_times(tmp_path, capsys):

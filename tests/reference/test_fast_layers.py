@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 import pytest
 
-from cnnkit.reference import _numpy_kernels, fast_layers
+from cnnkit.reference import (_numpy_kernels, fast_conv, fast_kernels, fast_layers, fast_threads,
+                              winograd)
 from cnnkit.reference.conv_layers import (conv_backward_naive, conv_forward_naive,
                                           max_pool_backward_naive, max_pool_forward_naive,
                                           spatial_batchnorm_backward, spatial_batchnorm_forward)
@@ -25,11 +26,11 @@ from cnnkit.reference.layers import relu_backward, relu_forward
 def kernels(request, monkeypatch):
     """Run a test with one kernel module; yield its name."""
     if request.param == "cython":
-        if fast_layers.KERNELS != "cython":
+        if fast_kernels.KERNELS != "cython":
             pytest.skip("the compiled kernels are not built (pip install -e .)")
     else:
-        monkeypatch.setattr(fast_layers, "_K", _numpy_kernels)
-        monkeypatch.setattr(fast_layers, "KERNELS", "numpy")
+        monkeypatch.setattr(fast_kernels, "K", _numpy_kernels)
+        monkeypatch.setattr(fast_kernels, "KERNELS", "numpy")
     return request.param
 
 
@@ -40,7 +41,7 @@ def layout(request, monkeypatch):
     im2col channels-last or channels-first (both passes), or Winograd
     tiles for every 3x3 stride-1 convolution (pad <= 2; the others fall back).
     """
-    monkeypatch.setattr(fast_layers, "NCHW_RUN_BELOW",
+    monkeypatch.setattr(fast_conv, "NCHW_RUN_BELOW",
                         10**9 if request.param == "channels-first" else 0)
     use_winograd(monkeypatch, request.param == "winograd")
     return request.param
@@ -48,8 +49,8 @@ def layout(request, monkeypatch):
 
 def use_winograd(monkeypatch, on):
     """Winograd for every 3x3 stride-1 convolution it can do (on), or for none."""
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 1 if on else 10**9)
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_SIZE", 1)
+    monkeypatch.setattr(fast_conv, "WINOGRAD_MIN_CHANNELS", 1 if on else 10**9)
+    monkeypatch.setattr(fast_conv, "WINOGRAD_MIN_SIZE", 1)
 
 
 def conv_cases(count, seed):
@@ -117,7 +118,7 @@ def test_conv_float32_keeps_dtype(case, kernels, layout, rng):
 
 
 def test_conv_large_batch_crosses_chunks(kernels, layout, rng, monkeypatch):
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)   # a few images per chunk
+    monkeypatch.setattr(fast_threads, "CHUNK_BYTES", 2000)   # a few images per chunk
     x, w, b, cp = make_conv((7, 3, 9, 8, 4, 3, 2, 1, 1), rng)
     out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
@@ -129,7 +130,7 @@ def test_conv_large_batch_crosses_chunks(kernels, layout, rng, monkeypatch):
 
 
 def test_conv_backward_without_dx_gives_the_same_weight_gradients(kernels, layout, rng, monkeypatch):
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(fast_threads, "CHUNK_BYTES", 2000)
     x, w, b, cp = make_conv((5, 3, 7, 6, 4, 3, 2, 2, 1), rng)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
     dout = rng.standard_normal(out.shape)
@@ -153,8 +154,8 @@ class FakeBlasController:
 
 def test_conv_shares_chunks_among_worker_threads(kernels, layout, rng, monkeypatch):
     fake = FakeBlasController()
-    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (fake, 2))
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(fast_threads, "blas_controller", lambda: (fake, 2))
+    monkeypatch.setattr(fast_threads, "CHUNK_BYTES", 2000)
     x, w, b, cp = make_conv((5, 2, 8, 7, 3, 2, 3, 2, 2), rng)
     out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
@@ -170,7 +171,7 @@ def test_conv_shares_chunks_among_worker_threads(kernels, layout, rng, monkeypat
 def test_chunk_results_do_not_depend_on_which_worker_took_them(winograd, rng, monkeypatch):
     # Workers take chunks as they free up, so a slow core takes fewer; the
     # gradients must still be bit-for-bit those of one thread walking them in order.
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 20000 if winograd else 2000)
+    monkeypatch.setattr(fast_threads, "CHUNK_BYTES", 20000 if winograd else 2000)
     use_winograd(monkeypatch, winograd)
     x, w, b, cp = make_conv((9, 3, 8, 7, 4, 3, 3, 1, 1), rng)
     x, w, b = (a.astype(np.float32) for a in (x, w, b))
@@ -178,7 +179,7 @@ def test_chunk_results_do_not_depend_on_which_worker_took_them(winograd, rng, mo
     dout = rng.standard_normal(out.shape).astype(np.float32)
 
     def grads(controller):
-        monkeypatch.setattr(fast_layers, "_blas_controller", lambda: controller)
+        monkeypatch.setattr(fast_threads, "blas_controller", lambda: controller)
         return fast_layers.conv_backward_fast(dout, cache)
 
     serial = grads((None, 1))
@@ -205,7 +206,7 @@ def winograd_cases():
 @pytest.mark.parametrize("case", winograd_cases(), ids=str)
 def test_winograd_conv_matches_naive(case, dtype, kernels, rng, monkeypatch):
     use_winograd(monkeypatch, True)
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 20000)     # several chunks
+    monkeypatch.setattr(fast_threads, "CHUNK_BYTES", 20000)     # several chunks
     x, w, b, cp = make_conv(case, rng)
     out_naive, cache_naive = conv_forward_naive(x, w, b, cp)
     dout = rng.standard_normal(out_naive.shape)
@@ -222,11 +223,11 @@ def test_winograd_conv_matches_naive(case, dtype, kernels, rng, monkeypatch):
 
 
 def test_winograd_takes_3x3_stride_1_with_enough_channels_and_pixels(monkeypatch):
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_CHANNELS", 16)
-    monkeypatch.setattr(fast_layers, "WINOGRAD_MIN_SIZE", 8)
+    monkeypatch.setattr(fast_conv, "WINOGRAD_MIN_CHANNELS", 16)
+    monkeypatch.setattr(fast_conv, "WINOGRAD_MIN_SIZE", 8)
 
     def takes(C, F, HH, WW, stride, pad, H_out=16, W_out=16):
-        return fast_layers._winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out)
+        return fast_conv._winograd_applies(C, F, HH, WW, stride, pad, H_out, W_out)
 
     assert takes(16, 64, 3, 3, 1, 1) and takes(32, 16, 3, 3, 1, 2) and takes(64, 128, 3, 3, 1, 1, 8, 9)
     assert not takes(3, 32, 3, 3, 1, 1)        # an RGB input: too thin
@@ -261,7 +262,7 @@ def test_conv_backward_accepts_the_other_algorithm_s_cache(layout_first, rng, mo
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 5, 7, 3), (1, 9, 6, 17)], ids=str)
 @pytest.mark.parametrize("pad", [0, 1, 2])
 def test_winograd_kernels_compiled_and_numpy_agree(shape, pad, rng):
-    if fast_layers.KERNELS != "cython":
+    if fast_kernels.KERNELS != "cython":
         pytest.skip("the compiled kernels are not built (pip install -e .)")
     N, H, W, C = shape
     x = rng.standard_normal(shape)                      # channels-last
@@ -269,8 +270,8 @@ def test_winograd_kernels_compiled_and_numpy_agree(shape, pad, rng):
     out_tiles = N * ((H + 3) // 4) * ((W + 3) // 4)     # x as an output (gradient) of 4x4 tiles
     M = rng.standard_normal((36, out_tiles, C))
     results = []
-    for kernels in (fast_layers._K, _numpy_kernels):
-        V = fast_layers._tile_buffer(N * th * tw, C, np.float64)(N * th * tw)  # spaced planes
+    for kernels in (fast_kernels.K, _numpy_kernels):
+        V = winograd._tile_buffer(N * th * tw, C, np.float64)(N * th * tw)  # spaced planes
         kernels.winograd_tiles(x, V, th, tw, pad)
         y = np.empty_like(x)
         kernels.winograd_untile(M, y, (H + 3) // 4, (W + 3) // 4)
@@ -282,9 +283,9 @@ def test_winograd_kernels_compiled_and_numpy_agree(shape, pad, rng):
 
 
 def test_winograd_kernels_refuse_mismatched_tiles():
-    if fast_layers.KERNELS != "cython":
+    if fast_kernels.KERNELS != "cython":
         pytest.skip("the compiled kernels are not built (pip install -e .)")
-    kernels = fast_layers._K
+    kernels = fast_kernels.K
     with pytest.raises(ValueError, match=r"winograd_tiles: the tile array has shape "
                                          r"\(36, 2, 3\), expected \(36, 1, 3\)"):
         kernels.winograd_tiles(np.zeros((1, 4, 4, 3)), np.zeros((36, 2, 3)), 1, 1, 1)
@@ -297,7 +298,7 @@ def test_winograd_kernels_refuse_mismatched_tiles():
 
 
 def test_chunks_are_handed_out_once_each():
-    chunks = fast_layers._Chunks(10, 3)
+    chunks = fast_threads._Chunks(10, 3)
     assert list(chunks) == [(0, 0, 3), (1, 3, 6), (2, 6, 9), (3, 9, 10)]
     assert list(chunks) == []
 
@@ -310,10 +311,10 @@ class NoThreadsExecutor:
 
 
 def test_conv_runs_serially_when_no_thread_can_start(rng, monkeypatch):
-    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (FakeBlasController(), 2))
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 2000)
-    monkeypatch.setitem(fast_layers._POOL, "executor", NoThreadsExecutor())
-    monkeypatch.setitem(fast_layers._POOL, "pid", os.getpid())
+    monkeypatch.setattr(fast_threads, "blas_controller", lambda: (FakeBlasController(), 2))
+    monkeypatch.setattr(fast_threads, "CHUNK_BYTES", 2000)
+    monkeypatch.setitem(fast_threads._POOL, "executor", NoThreadsExecutor())
+    monkeypatch.setitem(fast_threads._POOL, "pid", os.getpid())
     x, w, b, cp = make_conv((4, 2, 6, 5, 3, 3, 2, 1, 1), rng)
     out, cache = fast_layers.conv_forward_fast(x, w, b, cp)
     assert np.abs(out - conv_forward_naive(x, w, b, cp)[0]).max() < 1e-9
@@ -381,8 +382,8 @@ def test_pool_matches_naive(case, values, kernels, rng):
 
 
 def test_pool_shares_images_among_worker_threads(kernels, rng, monkeypatch):
-    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (FakeBlasController(), 2))
-    monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 500)
+    monkeypatch.setattr(fast_threads, "blas_controller", lambda: (FakeBlasController(), 2))
+    monkeypatch.setattr(fast_threads, "CHUNK_BYTES", 500)
     x = rng.integers(0, 4, size=(5, 2, 7, 9)).astype(np.float32)
     pp = {"pool_height": 3, "pool_width": 3, "stride": 2}
     out_naive, cache_naive = max_pool_forward_naive(x, pp)
@@ -493,7 +494,7 @@ def test_missing_extension_falls_back_with_one_warning(monkeypatch):
     monkeypatch.setitem(sys.modules, "cnnkit.reference._kernels", None)   # import fails
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        module, name = fast_layers._load_kernels()
+        module, name = fast_kernels.load_kernels()
     assert module is _numpy_kernels and name == "numpy"
     assert len(caught) == 1
     assert caught[0].category is RuntimeWarning
@@ -531,7 +532,7 @@ def test_missing_extension_end_to_end_in_a_fresh_process():
 def batchnorm_inputs(shape, dtype, workers, rng, monkeypatch):
     """x (shape) and gamma, beta for batch-norm tests, with ``workers`` worker threads."""
     controller = FakeBlasController() if workers > 1 else None
-    monkeypatch.setattr(fast_layers, "_blas_controller", lambda: (controller, workers))
+    monkeypatch.setattr(fast_threads, "blas_controller", lambda: (controller, workers))
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
     C = shape[1]
     return x, rng.standard_normal(C).astype(dtype), rng.standard_normal(C).astype(dtype)
@@ -627,9 +628,9 @@ def test_spatial_batchnorm_fast_checks(rng):
 
 
 def test_compiled_kernels_refuse_windows_that_do_not_fit():
-    if fast_layers.KERNELS != "cython":
+    if fast_kernels.KERNELS != "cython":
         pytest.skip("the compiled kernels are not built (pip install -e .)")
-    kernels = fast_layers._K
+    kernels = fast_kernels.K
     with pytest.raises(ValueError, match="window with stride 0 does not fit"):
         kernels.im2col(np.zeros((1, 3, 3, 1)), np.zeros((1, 9)), 3, 3, 0)
     with pytest.raises(ValueError, match="a 4x1 window with stride 1 does not fit a 3x3"):
@@ -652,12 +653,12 @@ def test_layout_kernels_transpose_and_sum_any_channel_count(F, dtype, kernels, r
     d = rng.standard_normal((N, F, P)).astype(dtype)
     rows = np.empty((N * P, F), dtype=dtype)
     total = np.ones(F)
-    fast_layers._K.nchw_to_rows(d, rows, total)
+    fast_kernels.K.nchw_to_rows(d, rows, total)
     assert np.array_equal(rows, d.transpose(0, 2, 1).reshape(N * P, F))
     np.testing.assert_allclose(total, 1 + d.sum(axis=(0, 2), dtype=np.float64), rtol=1e-6)
     bias = rng.standard_normal(F).astype(dtype)
     back = np.empty((N, F, P), dtype=dtype)
-    fast_layers._K.rows_to_nchw(rows, back, bias)
+    fast_kernels.K.rows_to_nchw(rows, back, bias)
     assert np.array_equal(back, d + bias[None, :, None])
 
 
@@ -671,19 +672,19 @@ def test_col2im_nchw_is_the_adjoint_of_im2col_nchw(case, kernels, rng):
     x = rng.standard_normal((N, C, H, W))
     c = rng.standard_normal((N, C * HH * WW, H_out * W_out))
     cols = np.empty_like(c)
-    fast_layers._K.im2col_nchw(x, cols, HH, WW, stride, pad)
+    fast_kernels.K.im2col_nchw(x, cols, HH, WW, stride, pad)
     back = np.full_like(x, np.nan)               # every pixel must be written
-    fast_layers._K.col2im_nchw(c, back, HH, WW, stride, pad)
+    fast_kernels.K.col2im_nchw(c, back, HH, WW, stride, pad)
     assert np.isclose(np.vdot(cols, c), np.vdot(x, back), rtol=1e-12)
     with pytest.raises(ValueError, match="col2im_nchw: cols has shape"):
-        fast_layers._K.col2im_nchw(c[:, 1:].copy(), back, HH, WW, stride, pad)
+        fast_kernels.K.col2im_nchw(c[:, 1:].copy(), back, HH, WW, stride, pad)
 
 
 def test_numpy_fallback_has_every_compiled_kernel():
-    if fast_layers.KERNELS != "cython":
+    if fast_kernels.KERNELS != "cython":
         pytest.skip("the compiled kernels are not built (pip install -e .)")
 
     def public(module):
         return {n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))}
 
-    assert public(fast_layers._K) == public(_numpy_kernels)
+    assert public(fast_kernels.K) == public(_numpy_kernels)

@@ -195,7 +195,7 @@ def test_build_package_writes_stubs_derived_files_and_cases(tmp_path):
     layers = (tmp_path / "out" / "pkg" / "layers.py").read_text()
     assert layers.startswith("# Generated from cnnkit.reference.layers (layers.py) by "
                              "`cnnkit assign`; do not edit.\n")
-    assert "from .checks import check_array, check_keys" in layers
+    assert "from .checks import bn_settings, check_array, check_keys" in layers
     with np.load(tmp_path / "out" / "pkg" / "expected" / "one.npz", allow_pickle=False) as data:
         assert data["x"].tolist() == [1.0, 1.0, 1.0]
 

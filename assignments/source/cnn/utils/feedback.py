@@ -8,11 +8,14 @@ result differs from the expected one, for example::
 
 Expected values live in ``utils/expected/<case>.npz`` (plain arrays, no
 pickle); they were computed by the course's reference implementation when the
-assignment was generated.
+assignment was generated. What counts as a difference is decided by
+``utils/closeness.py``, generated from the same reference.
 """
 from pathlib import Path
 
 import numpy as np
+
+from .closeness import difference
 
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
 
@@ -76,23 +79,21 @@ def check_close(what, name, actual, expected, context="", rtol=1e-6, atol=1e-8):
         raise CheckFailed(f"{what}: {name} should be a numpy array, got "
                           f"{type(actual).__name__}{where}")
     actual = np.asarray(actual)
-    if actual.shape != expected.shape:
+    diff = difference(actual, expected, rtol=rtol, atol=atol)
+    if diff is not None and diff.kind == "shape":
         raise CheckFailed(f"{what}: {name} has shape {actual.shape} but the expected shape "
                           f"is {expected.shape}{where}")
-    finite = np.isfinite(actual)
-    if not finite.all():
-        index = np.argwhere(~finite)[0]
+    if diff is not None and diff.kind == "not-finite":
         raise CheckFailed(f"{what}: {name} holds a non-finite value at "
-                          f"{_where(name, index)}{where}: got {actual[tuple(index)]}")
-    a = actual.astype(np.float64)
-    e = expected.astype(np.float64)
-    wrong = np.abs(a - e) > atol + rtol * np.abs(e)
-    if wrong.any():
-        index = tuple(np.argwhere(wrong)[0])
+                          f"{_where(name, diff.index)}{where}: got {actual[diff.index]}")
+    if diff is not None:
+        index = diff.index
         raise CheckFailed(
             f"{what}: {name} differs from the expected value at {_where(name, index)}"
-            f"{where}: expected {e[index]:.6g}, got {a[index]:.6g} "
-            f"({int(wrong.sum())} of {wrong.size} entries differ)")
+            f"{where}: expected {diff.expected[index]:.6g}, got {diff.actual[index]:.6g} "
+            f"({diff.count} of {diff.wrong.size} entries differ)")
+    a = actual.astype(np.float64)
+    e = expected.astype(np.float64)
     error = np.abs(a - e) / np.maximum(1e-8, np.abs(a) + np.abs(e))
     return float(error.max()) if error.size else 0.0
 

@@ -6,7 +6,7 @@ import sys
 
 def register(subparsers):
     """Add the ``bench`` subcommand to the ``cnnkit`` command line."""
-    from .command_line import positive_int
+    from ..command_line import positive_int
     parser = subparsers.add_parser(
         "bench",
         help="time the fast conv/pool/batchnorm layers against PyTorch's CPU kernels",
@@ -38,7 +38,8 @@ def register(subparsers):
 
 def run(args):
     """Run the benchmark for parsed ``args``; return the exit status."""
-    from .bench import format_summary, format_table, run_benchmark, summarize_runs
+    from .measure import run_benchmark
+    from .report import format_summary, format_table, summarize_runs
 
     results = []
     for k in range(args.runs):
