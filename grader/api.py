@@ -170,7 +170,7 @@ def grade_submissions(submissions, out, assignment="cnn",
             else:
                 todo.append(sub)
         session = None
-        if scheduler is not None or local_workers:
+        if todo and (scheduler is not None or local_workers):  # nothing to send: no cluster
             probe = next((s for s in todo if not s.problem), None)
             session = ClusterSession(ctx, scheduler, local_workers, probe)
         bar = _progress(len(found), progress)

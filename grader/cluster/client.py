@@ -104,20 +104,22 @@ class ClusterSession:
         """Every worker's facts; raises ClusterError naming each worker that differs."""
         ctx = self.ctx
         self.mine = {**describe_worker(ctx.secret.path, ctx.limits),
-                     "secret": ctx.secret.fingerprint}
+                     "secret": ctx.secret.fingerprint, "secret_problem": ""}
         if not self.mine["sandbox"]["ok"]:
             raise ClusterError(f"the client's own sandbox cannot run a program "
                                f"({self.mine['sandbox']['reason']})")
         args = (str(probe.folder), probe.fingerprint) if probe is not None else (None, "")
-        try:
-            facts = self.client.run(describe_worker, ctx.secret.path, ctx.limits, *args)
-        except Exception as err:
-            raise ClusterError(f"could not ask the workers of {self.address} for their cnnkit, "
-                               f"secret and sandbox ({type(err).__name__}: {err})") from err
+        facts = self.client.run(describe_worker, ctx.secret.path, ctx.limits, *args,
+                                on_error="return")
         names = {a: w.get("name", a) for a, w in self.client.scheduler_info()["workers"].items()}
-        refused = [f"worker {names.get(address, address)} ({address} on {f['host']}): "
-                   + "; ".join(differences(self.mine, f))
-                   for address, f in sorted(facts.items()) if differences(self.mine, f)]
+        refused = []
+        for address, f in sorted(facts.items()):
+            problems = ([f"cnnkit's check failed there ({type(f).__name__}: {f})"]
+                        if isinstance(f, BaseException) else differences(self.mine, f))
+            if problems:
+                host = "" if isinstance(f, BaseException) else f" on {f['host']}"
+                refused.append(f"worker {names.get(address, address)} ({address}{host}): "
+                               + "; ".join(problems))
         if refused:
             raise ClusterError("workers refused, nobody graded (install the client's cnnkit "
                                "and course secret on them):\n  " + "\n  ".join(refused))
