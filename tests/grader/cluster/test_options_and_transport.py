@@ -1,4 +1,4 @@
-"""A student's folder as bytes: regular files only, and an archive is never trusted."""
+"""Cluster options and a student's folder as bytes: regular files only, an archive never trusted."""
 import io
 import os
 import sys
@@ -73,3 +73,12 @@ def test_without_distributed_the_message_says_what_to_install(tmp_path, monkeypa
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ClusterError, match=r"pip install 'cnnkit\[cluster\]'"):
         grade_submissions(subs, tmp_path / "out", cluster="local:1", heldout=10)
+
+
+def test_cnnkit_grade_reports_a_bad_cluster_option(tmp_path, capsys):
+    from cnnkit.grader.cli import main
+    (tmp_path / "subs").mkdir()
+    assert main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                 "--cluster", "local:0"]) == 2
+    assert ("--cluster must be local:N with N from 1 to 64 worker processes, got 'local:0'"
+            in capsys.readouterr().err)
