@@ -55,3 +55,9 @@ def cifar_folder(tmp_path):
 @pytest.fixture
 def cifar_archive(tmp_path):
     return write_cifar_archive(tmp_path / "cifar-10-python.tar.xz")
+
+
+@pytest.fixture
+def write_cifar():
+    """:func:`write_cifar_batches`, for tests that need other sizes."""
+    return write_cifar_batches

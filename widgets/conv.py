@@ -5,10 +5,10 @@ import numpy as np
 
 from cnnkit.reference.checks import check_int
 
-from . import render, views
+from . import imagescale, views
 from .checking import CheckResult, run_student
 from .frames import ConvFrames, conv_frames
-from .stepper import (MODES, Stepper, as_float, check_choice, check_student,
+from .stepper import (MODES, Stepper, as_float, check_choice, check_scale, check_student,
                       one_image)
 
 
@@ -19,6 +19,7 @@ class _ConvState:
     mode: str
     digits: int
     arrays: dict
+    scale: str
 
 
 class ConvStepper(Stepper):
@@ -50,17 +51,25 @@ class ConvStepper(Stepper):
         Changing a shape draws a new random array of that shape.
     interval : milliseconds per step when playing.
     jump_on : ``"click"`` or ``"hover"`` on an output cell jumps to its step.
-    max_frames : refuse examples with more steps than this.
+    max_frames : refuse examples with more steps than this (number grids).
+    scale : ``"numbers"`` draws every grid as numbers; ``"image"`` draws them
+        as heatmaps (numbers on hover), outlines the window on every input
+        channel, fills the output map in as it steps and writes the sum out,
+        for inputs such as a whole 32x32 image with many channels (forward
+        mode only); ``"auto"`` (default) picks image scale when the padded
+        input is larger than 12x12 or has more than 4 channels.
     """
 
+    _VIEWS = (views.conv_board, views.conv_forward, views.conv_backward)
     _EDITABLE = (("C", "channels"), ("H", "height"), ("W", "width"), ("F", "filters"),
                  ("HH", "filter h"), ("WW", "filter w"), ("stride", "stride"), ("pad", "pad"))
 
     def __init__(self, x=None, w=None, b=None, stride=1, pad=0, mode="forward", dout=None,
                  student=None, seed=0, digits=2, editable=True, interval=800,
-                 jump_on="click", max_frames=400):
+                 jump_on="click", max_frames=400, scale="auto"):
         self.mode = check_choice(mode, "mode", MODES)
         self.student = check_student(student, mode)
+        self._scale = check_scale(scale, mode, student)
         self.digits = check_int(digits, "digits", 0)
         self._rng = np.random.default_rng(seed)
         x = one_image(as_float(x, "x"), "x", "(C, H, W)")
@@ -108,6 +117,10 @@ class ConvStepper(Stepper):
                   lambda s: self._rng.integers(-1, 2, s).astype(float))
         b = array("b", (p["F"],), lambda s: self._rng.integers(-1, 2, s).astype(float))
         conv_param = {"stride": p["stride"], "pad": p["pad"]}
+        scale = "numbers"
+        if self.mode == "forward" and self.student is None:
+            scale = imagescale.pick_scale(self._scale, p["C"], p["H"] + 2 * p["pad"],
+                                          p["W"] + 2 * p["pad"])
         cf = conv_frames(x, w, b, conv_param)
         check = None
         if self.mode == "backward":
@@ -117,20 +130,16 @@ class ConvStepper(Stepper):
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")
             check = run_student(self.student, (x[None], w, b, conv_param), cf.out, name)
-        state = _ConvState(cf, check, self.mode, self.digits, arrays)
+        state = _ConvState(cf, check, self.mode, self.digits, arrays, scale)
         return state, len(cf.frames)
 
-    def _render(self, state):
+    def _describe(self, state):
         cf = state.frames
-        backward, digits, event = state.mode == "backward", state.digits, self._event
-        board = views.conv_board(cf, digits, state.check, backward, event)
-        if backward:
-            htmls = [views.conv_backward(self.scope, cf, fr, digits) for fr in cf.frames]
-        else:
-            htmls = [views.conv_forward(self.scope, cf, fr, digits, state.check)
-                     for fr in cf.frames]
         summary = (f"x {cf.x.shape}, w {cf.w.shape}, b {cf.b.shape}, stride {cf.stride}, "
                    f"pad {cf.pad} &rarr; out {cf.out.shape}: {len(cf.frames)} steps")
         title = "Convolution, backward pass" if state.mode == "backward" else "Convolution"
-        first = (state.check.step or 0) if state.check is not None else 0
-        return render.header(title, summary, state.check), board, htmls, first
+        return title, summary
+
+    def _image_layer(self, images, state):
+        cf = state.frames
+        return imagescale.conv_layer(images, "conv", cf, cf.w, cf.b, cf.out, state.digits)

@@ -5,10 +5,10 @@ import numpy as np
 
 from cnnkit.reference.checks import check_int
 
-from . import render, views
+from . import imagescale, views
 from .checking import CheckResult, run_student
 from .frames import PoolFrames, pool_frames
-from .stepper import (MODES, Stepper, as_float, check_choice, check_student,
+from .stepper import (MODES, Stepper, as_float, check_choice, check_scale, check_student,
                       one_image)
 
 
@@ -19,6 +19,7 @@ class _PoolState:
     mode: str
     digits: int
     arrays: dict
+    scale: str
 
 
 class PoolStepper(Stepper):
@@ -39,18 +40,21 @@ class PoolStepper(Stepper):
     dout : (C, H', W') upstream gradient for backward mode; default random.
     student : a student's ``max_pool_forward_naive(x, pool_param)``, run on
         this example and compared with the reference (forward mode only).
-    seed, digits, editable, interval, jump_on, max_frames : as for
-        :class:`~cnnkit.widgets.ConvStepper`.
+    seed, digits, editable, interval, jump_on, max_frames, scale : as for
+        :class:`~cnnkit.widgets.ConvStepper` (``"auto"`` picks image scale for
+        inputs larger than 12x12 or with more than 4 channels).
     """
 
+    _VIEWS = (views.pool_board, views.pool_forward, views.pool_backward)
     _EDITABLE = (("C", "channels"), ("H", "height"), ("W", "width"),
                  ("pool_height", "pool h"), ("pool_width", "pool w"), ("stride", "stride"))
 
     def __init__(self, x=None, pool_height=2, pool_width=2, stride=2, mode="forward",
                  dout=None, student=None, seed=0, digits=2, editable=True, interval=800,
-                 jump_on="click", max_frames=400):
+                 jump_on="click", max_frames=400, scale="auto"):
         self.mode = check_choice(mode, "mode", MODES)
         self.student = check_student(student, mode)
+        self._scale = check_scale(scale, mode, student)
         self.digits = check_int(digits, "digits", 0)
         self._rng = np.random.default_rng(seed)
         x = one_image(as_float(x, "x"), "x", "(C, H, W)")
@@ -77,6 +81,9 @@ class PoolStepper(Stepper):
             x = arrays["x"] = self._rng.integers(0, 4, (p["C"], p["H"], p["W"])) * 1.0
         pool_param = {k: p[k] for k in ("pool_height", "pool_width", "stride")}
         pf = pool_frames(x, pool_param)
+        scale = "numbers"
+        if self.mode == "forward" and self.student is None:
+            scale = imagescale.pick_scale(self._scale, p["C"], p["H"], p["W"])
         check = None
         if self.mode == "backward":
             dout = arrays["dout"]
@@ -86,17 +93,10 @@ class PoolStepper(Stepper):
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")
             check = run_student(self.student, (x[None], pool_param), pf.out, name)
-        return _PoolState(pf, check, self.mode, self.digits, arrays), len(pf.frames)
+        return _PoolState(pf, check, self.mode, self.digits, arrays, scale), len(pf.frames)
 
-    def _render(self, state):
+    def _describe(self, state):
         pf = state.frames
-        backward, digits, event = state.mode == "backward", state.digits, self._event
-        board = views.pool_board(pf, digits, state.check, backward, event)
-        if backward:
-            htmls = [views.pool_backward(self.scope, pf, fr, digits) for fr in pf.frames]
-        else:
-            htmls = [views.pool_forward(self.scope, pf, fr, digits, state.check)
-                     for fr in pf.frames]
         ties = sum(len(fr.ties) > 1 for fr in pf.frames)
         summary = (f"x {pf.x.shape}, pool {pf.pool_height}x{pf.pool_width}, stride "
                    f"{pf.stride} &rarr; out {pf.out.shape}: {len(pf.frames)} steps"
@@ -104,5 +104,7 @@ class PoolStepper(Stepper):
                    + (", windows overlap" if pf.stride < max(pf.pool_height, pf.pool_width)
                       else ""))
         title = "Max pooling, backward pass" if state.mode == "backward" else "Max pooling"
-        first = (state.check.step or 0) if state.check is not None else 0
-        return render.header(title, summary, state.check), board, htmls, first
+        return title, summary
+
+    def _image_layer(self, images, state):
+        return imagescale.pool_layer(images, "pool", state.frames, digits=state.digits)

@@ -11,7 +11,10 @@ Cells that carry ``data-go="k"`` (output cells) or ``data-delta="d"``
 (previous/next buttons) move the stepper through :data:`JUMP_JS`, which runs
 in the browser and needs no kernel.
 """
+import base64
 import html
+import struct
+import zlib
 
 import numpy as np
 
@@ -52,12 +55,41 @@ LEGEND = ("<div class='cnk-note'>Colours: red positive, blue negative, white zer
           "to its step.</div>")
 
 
+def colours(values, scale):
+    """(..., 3) uint8 RGB of ``values`` on a blue-white-red scale of ``+-scale``."""
+    values = np.asarray(values, dtype=float)
+    t = np.zeros_like(values) if scale == 0 else np.clip(values / scale, -1.0, 1.0)
+    target = np.where((t > 0)[..., None], (214, 96, 77), (67, 147, 195))
+    return np.round(255 + (target - 255) * np.abs(t)[..., None] * 0.8).astype(np.uint8)
+
+
 def colour(value, scale):
     """Background colour for ``value`` on a blue-white-red scale of ``+-scale``."""
-    t = 0.0 if scale == 0 else max(-1.0, min(1.0, value / scale))
-    target = (214, 96, 77) if t > 0 else (67, 147, 195)
-    rgb = (round(255 + (c - 255) * abs(t) * 0.8) for c in target)
-    return "#%02x%02x%02x" % tuple(rgb)
+    return "#%02x%02x%02x" % tuple(int(c) for c in colours(value, scale))
+
+
+def png_uri(rgb):
+    """An (H, W, 3) uint8 image as a ``data:image/png;base64,...`` URI."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    raw = b"".join(b"\x00" + rgb[r].tobytes() for r in range(height))
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    png = (b"\x89PNG\r\n\x1a\n"
+           + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def heatmap_uri(values, scale=None):
+    """A 2-D array as a PNG heatmap URI, one pixel per cell, colours as :func:`grid`'s."""
+    values = np.asarray(values, dtype=float)
+    if scale is None:
+        scale = float(np.abs(values).max()) if values.size else 0.0
+    return png_uri(colours(values, scale))
 
 
 # What a step can do to a board cell; later entries win over earlier ones.

@@ -17,9 +17,12 @@ import numpy as np
 
 from cnnkit.reference.checks import check_int
 
-from . import render
+from . import imagescale, render
 
 MODES = ("forward", "backward")
+IMAGE_MAX_STEPS = 65536
+IMAGE_NOTE = ("; drawn at image scale: hover a map for its numbers, click the output map "
+              "to jump to a cell")
 JUMP_EVENTS = {"click": "onclick", "hover": "onmouseover"}
 
 
@@ -58,6 +61,15 @@ def one_image(a, name, what):
     return a
 
 
+def check_scale(scale, mode, student):
+    """The scale asked for; image scale steps forward passes only, without a student check."""
+    check_choice(scale, "scale", imagescale.SCALES)
+    if scale == "image" and (mode != "forward" or student is not None):
+        raise ValueError("scale='image' shows forward passes only (no backward mode, no "
+                         "student check): use scale='numbers' for those")
+    return scale
+
+
 def check_student(student, mode):
     """A student's function must be callable and is checked in forward mode only."""
     if student is None:
@@ -77,13 +89,20 @@ class Stepper(widgets.VBox):
 
     - ``_compute(params)`` returning ``(state, n_steps)``, raising ValueError or
       TypeError for impossible parameters and leaving ``self`` unchanged (so a
-      refused edit changes nothing); ``state`` becomes ``self._state`` once shown;
-    - ``_render(state)`` returning ``(header_html, board_html, frame_htmls,
-      first_step)``;
+      refused edit changes nothing); ``state`` becomes ``self._state`` once shown
+      and has ``frames``, ``check``, ``mode`` and ``scale``;
+    - ``_describe(state)`` returning ``(title, summary_html)``;
+    - ``_VIEWS``, the functions of :mod:`cnnkit.widgets.views` drawing their
+      ``(board, forward frame, backward frame)``;
+    - ``_image_layer(images, state)`` returning the layer record of the
+      image-scale view (:mod:`cnnkit.widgets.imagescale`): at image scale
+      (``state.scale == "image"``) the board steps itself in the browser, there
+      are no frame widgets and the Play/slider/box row is hidden;
     - ``_EDITABLE``, their editable integer parameters as ``(name, label)``.
     """
 
     _EDITABLE = ()
+    _VIEWS = ()
 
     def __init__(self, params, editable=True, interval=800, jump_on="click",
                  max_frames=400):
@@ -110,12 +129,13 @@ class Stepper(widgets.VBox):
         # Without a browser (tests, scripts) keep the kernel-side state in step too.
         self._slider.observe(self._sync_stack, "value")
         self._editors = self._make_editors() if editable else []
-        controls = widgets.HBox([self._play, self._nav, self._box, self._slider])
-        children = [self._header, controls, self._board, self._stack]
+        self._controls = widgets.HBox([self._play, self._nav, self._box, self._slider])
+        self._edit_row = []
         if self._editors:
-            children += [widgets.HBox(self._editors,
-                                      layout=widgets.Layout(flex_flow="row wrap")), self._error]
-        super().__init__(children)
+            self._edit_row = [widgets.HBox(self._editors,
+                                           layout=widgets.Layout(flex_flow="row wrap")),
+                              self._error]
+        super().__init__()
         self.add_class("cnk-stepper")
         self.add_class(self.scope)
         self._state = None
@@ -142,7 +162,12 @@ class Stepper(widgets.VBox):
     @property
     def n_steps(self):
         """Number of precomputed frames."""
-        return len(self._stack.children)
+        return len(self._state.frames.frames)
+
+    @property
+    def scale(self):
+        """``"numbers"`` (grids of numbers) or ``"image"`` (heatmaps)."""
+        return self._state.scale
 
     @property
     def step(self):
@@ -154,10 +179,14 @@ class Stepper(widgets.VBox):
         if not 0 <= value < self.n_steps:
             raise ValueError(f"step must be between 0 and {self.n_steps - 1}, got {value}")
         self._slider.value = self._box.value = self._play.value = value
+        if self._state.scale == "image":
+            self._board.value = self._image_board(self._state, value)
 
     @property
     def frame_html(self):
         """HTML of the frame shown now: its ``<style>`` for the board and its text."""
+        if self._state.scale == "image":
+            return self._board.value
         return self._stack.children[self._stack.selected_index].value
 
     @property
@@ -174,6 +203,8 @@ class Stepper(widgets.VBox):
         self.step = max(self.step - 1, 0)
 
     def _sync_stack(self, change):
+        if self._state is None or self._state.scale == "image":
+            return
         if self._stack.selected_index != change["new"]:
             self._stack.selected_index = change["new"]
 
@@ -181,12 +212,17 @@ class Stepper(widgets.VBox):
         old = self._stack.children
         self._header.value = render.CSS + header
         self._board.value = board
-        self._stack.children = [widgets.HTML(h) for h in frames]
-        last = len(frames) - 1
+        image = frames is None
+        self._stack.children = [] if image else [widgets.HTML(h) for h in frames]
+        # At image scale the board steps itself: no Play/slider row and no
+        # Stack (an empty Stack fails to render in an exported page).
+        shown = [self._board] if image else [self._controls, self._board, self._stack]
+        self.children = [self._header] + shown + self._edit_row
+        last = self.n_steps - 1
         for control in (self._play, self._slider, self._box):
             control.min, control.max = 0, last
-        self.step = first
-        self._stack.selected_index = first
+        self._slider.value = self._box.value = self._play.value = first
+        self._stack.selected_index = None if image else first
         for child in old:
             child.close()
 
@@ -222,9 +258,14 @@ class Stepper(widgets.VBox):
 
     def _checked_compute(self, params):
         state, n_steps = self._compute(params)
-        if n_steps > self.max_frames:
+        if state.scale == "image":
+            if n_steps > IMAGE_MAX_STEPS:
+                raise ValueError(f"these parameters give {n_steps} steps, more than "
+                                 f"{IMAGE_MAX_STEPS} at image scale; use a smaller input")
+        elif n_steps > self.max_frames:
             raise ValueError(f"these parameters give {n_steps} steps, more than "
-                             f"max_frames={self.max_frames}; use a smaller input")
+                             f"max_frames={self.max_frames}; use a smaller input or "
+                             "scale='image'")
         return state
 
     def _make_editors(self):
@@ -242,4 +283,32 @@ class Stepper(widgets.VBox):
         raise NotImplementedError
 
     def _render(self, state):
+        """``(header_html, board_html, frame_htmls or None, first_step)`` of ``state``."""
+        title, summary = self._describe(state)
+        first = (state.check.step or 0) if state.check is not None else 0
+        if state.scale == "image":
+            return (render.header(title, summary + IMAGE_NOTE),
+                    self._image_board(state, first), None, first)
+        board, frames = self._number_frames(state)
+        return render.header(title, summary, state.check), board, frames, first
+
+    def _describe(self, state):
+        raise NotImplementedError
+
+    def _number_frames(self, state):
+        draw_board, forward, backward = self._VIEWS
+        fs, digits = state.frames, state.digits
+        board = draw_board(fs, digits, state.check, state.mode == "backward", self._event)
+        if state.mode == "backward":
+            return board, [backward(self.scope, fs, fr, digits) for fr in fs.frames]
+        return board, [forward(self.scope, fs, fr, digits, state.check) for fr in fs.frames]
+
+    def _image_board(self, state, step):
+        images = imagescale.Images()
+        layer = self._image_layer(images, state)
+        start = {"layer": layer["name"], "chs": list(range(layer["F"])), "step": step}
+        return imagescale.page(self.scope, {layer["name"]: layer}, images, start,
+                               interval=self._play.interval)
+
+    def _image_layer(self, images, state):
         raise NotImplementedError

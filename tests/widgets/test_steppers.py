@@ -132,8 +132,9 @@ def test_parameter_messages_name_the_parameter():
 
 def test_too_many_steps_are_refused():
     with pytest.raises(ValueError, match=r"these parameters give 900 steps, more than "
-                                         r"max_frames=400; use a smaller input"):
-        ConvStepper(np.zeros((1, 32, 32)), np.zeros((1, 1, 3, 3)))
+                                         r"max_frames=400; use a smaller input or "
+                                         r"scale='image'"):
+        ConvStepper(np.zeros((1, 32, 32)), np.zeros((1, 1, 3, 3)), scale="numbers")
 
 
 def test_editors_recompute_the_frames():
