@@ -9,6 +9,7 @@ The batch's shared data (:class:`WorkerBatch`: the settings, the held-out
 images, the expected values) reaches each worker once; the course secret never
 travels: every worker reads its own and must have the client's fingerprint.
 """
+import atexit
 import hashlib
 import importlib.util
 import json
@@ -163,12 +164,14 @@ def batch_context(batch):
         facts = describe_worker(ctx.secret.path, ctx.limits)
         problems = differences(batch.client, facts)
         if problems:
-            raise WorkerRefused(f"worker on {facts['host']}: " + "; ".join(problems))
+            raise WorkerRefused(f"worker {worker_name()} on {facts['host']}: "
+                                + "; ".join(problems))
         secret, _ = worker_secret(ctx.secret.path)
         for _, (_, old_scratch) in list(_BATCH.items()):
             shutil.rmtree(old_scratch, ignore_errors=True)
         _BATCH.clear()
         scratch = tempfile.mkdtemp(prefix="cnnkit-batch-")
+        atexit.register(shutil.rmtree, scratch, True)
         heldout = ctx.heldout
         if heldout is not None:
             images = Path(scratch) / "heldout.npy"
