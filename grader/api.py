@@ -18,11 +18,12 @@ from .report import step as report
 from .collect.step import collect
 from .context import GradingContext
 from .cluster.client import ClusterSession, check_cluster_options
-from .errors import GraderUsageError
-from .run.step import limits_for
+from .errors import GraderUsageError, SandboxSelfTestError
+from .run.step import limits_for, run_limits
+from .sandbox.selftest import sandbox_self_test
 from .testbank import cache
 from .testbank.heldout import load_heldout
-from .pipeline import grade_one, internal_error
+from .pipeline import grade_one, grader_error
 from .settings import SETTINGS, check_setting
 from .testbank.secret import load_secret
 from .testbank import get_assignment
@@ -38,10 +39,17 @@ class BatchResult:
     summary: dict = field(default_factory=dict)
     graded: list = field(default_factory=list)     # ids graded by this run
     skipped: list = field(default_factory=list)    # ids resumed unchanged
+    self_test: object = None                       # the sandbox's SelfTestResult
+
+    @property
+    def not_graded(self):
+        """Ids of the students the grader failed (status ``grader_error``): re-run to retry."""
+        return [r["student_id"] for r in self.records if r["status"] == "grader_error"]
 
     def __repr__(self):
         return (f"BatchResult(out={str(self.out)!r}, students={len(self.records)}, "
-                f"graded={len(self.graded)}, skipped={len(self.skipped)})")
+                f"graded={len(self.graded)}, skipped={len(self.skipped)}, "
+                f"not_graded={len(self.not_graded)})")
 
 
 def check_folders(submissions, out):
@@ -73,6 +81,8 @@ def previous_record(out, sub, ctx):
     try:
         record = json.loads((out / sub.student_id / report.RECORD).read_text())
     except (OSError, ValueError):
+        return None
+    if record.get("status") == "grader_error":  # the grader failed them: always retried
         return None
     same = (record.get("fingerprint") == sub.fingerprint and record.get("secret") ==
             ctx.secret.fingerprint and record.get("grader") == ctx.grader_key
@@ -115,7 +125,7 @@ def grade_submissions(submissions, out, assignment="cnn",
     workers : submissions graded in parallel, each driving its own sandboxes.
     timeout : seconds of CPU and wall-clock time for each test group's sandbox.
     memory_mb : address-space limit of the sandboxed process.
-    secret : course secret file; default :func:`cnnkit.grader.secret.default_secret_path`,
+    secret : course secret file; default :func:`cnnkit.grader.testbank.secret.default_secret_path`,
         created on first use.
     nbgrader : an nbgrader course root whose gradebook receives the scores.
     data : CIFAR-10 archive or folder for the accuracy test (default ``CNNKIT_DATA``,
@@ -131,7 +141,10 @@ def grade_submissions(submissions, out, assignment="cnn",
 
     Returns
     -------
-    BatchResult. Raises GraderUsageError only for bad arguments.
+    BatchResult; students the grader failed have status ``grader_error`` and no score
+    (``BatchResult.not_graded``). Raises GraderUsageError for bad arguments, and
+    SandboxSelfTestError, before anyone is graded, when the sandbox's start-up
+    self-test (:func:`cnnkit.grader.sandbox.selftest.sandbox_self_test`) fails.
     """
     start = time.perf_counter()
     try:
@@ -150,17 +163,22 @@ def grade_submissions(submissions, out, assignment="cnn",
         from .report.gradebook import check_course
         gradebook_writer = check_course(nbgrader)
     secret_obj = load_secret(secret)
+    limits = limits_for(timeout, int(memory_mb))
+    self_test = sandbox_self_test(run_limits(limits, 1))
+    if not self_test.ok:
+        raise SandboxSelfTestError(self_test)
     found = collect(sub_root, assign)
     out.mkdir(parents=True, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="cnnkit-heldout-")
     try:
         held, problem = load_heldout(data, int(heldout), scratch)
         ctx = GradingContext(assignment=assign, secret=secret_obj,
-                             limits=limits_for(timeout, int(memory_mb)), out=out,
+                             limits=limits, out=out,
                              heldout=held, heldout_problem=problem,
                              grader_key=grader_key(assign, held, problem),
-                             notebooks=_instructor_notebooks(assign))
-        result = BatchResult(out)
+                             notebooks=_instructor_notebooks(assign),
+                             isolation=self_test.isolation)
+        result = BatchResult(out, self_test=self_test)
         todo = []
         for sub in found:
             old = previous_record(out, sub, ctx)
@@ -195,7 +213,8 @@ def grade_submissions(submissions, out, assignment="cnn",
     timing = _timing(result, start, grade_seconds,
                      len(session.facts) if session else int(workers))
     result.summary = report.write_batch(
-        ctx, result.records, timing, session.summary(len(result.graded)) if session else None)
+        ctx, result.records, timing, self_test.to_dict(),
+        session.summary(len(result.graded)) if session else None)
     if gradebook_writer is not None:
         gradebook_writer(assign, result.records)
     return result
@@ -216,8 +235,8 @@ def _grade_all(ctx, todo, workers):
             try:
                 yield future.result()
             except Exception as err:  # a worker died (e.g. killed by the OS): not the batch
-                record = internal_error(ctx, futures[future], err,
-                                        "re-run the grader to retry this student")
+                record = grader_error(ctx, futures[future], f"a grading worker failed "
+                                      f"({type(err).__name__}: {err})")
                 report.write_student(ctx.out, record)
                 yield record
 

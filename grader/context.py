@@ -38,11 +38,13 @@ class GradingContext:
     heldout_problem: str = "" # why held-out data is missing, shown to the instructor
     grader_key: str = ""      # changes when anything that affects scores changes (resume)
     notebooks: dict | None = None  # instructor's test/locked cells, see notebook_check
+    isolation: str = ""       # what the batch's sandbox self-test found; other isolation
+                              # in a student's run is a grader fault (run.step.check_started)
 
 
 @dataclass
 class Submission:
-    """One student's folder as found by :mod:`cnnkit.grader.collect`."""
+    """One student's folder as found by :mod:`cnnkit.grader.collect.step`."""
     student_id: str
     folder: Path | None
     fingerprint: str = ""

@@ -1,8 +1,11 @@
 """``cnnkit grade`` and ``cnnkit demo``: thin layers over :func:`cnnkit.grader.api.grade_submissions`."""
 import sys
 
-from .errors import GraderUsageError
+from .errors import GraderUsageError, SandboxSelfTestError
 from .settings import SETTINGS
+
+#: exit statuses of ``cnnkit grade`` and ``cnnkit demo``
+EXIT_GRADED, EXIT_USAGE, EXIT_SELF_TEST, EXIT_NOT_GRADED = 0, 2, 3, 4
 
 
 def register(subparsers):
@@ -12,8 +15,12 @@ def register(subparsers):
                     "or an nbgrader submitted/<student>/<assignment>/ tree) in sandboxes, and "
                     "write OUT/grades.csv, OUT/summary.json and OUT/<student>/results.json "
                     "(Gradescope), feedback.html. Re-running with the same OUT skips students "
-                    "whose files did not change. Exit status 0 once the batch is graded, "
-                    "2 when the grader is misused.")
+                    "whose files did not change, and retries students the grader failed. "
+                    "Exit status: 0 when every student was graded; 2 when the grader is "
+                    "misused; 3 when the sandbox's start-up self-test failed (nobody was "
+                    "graded; the message names the cause and the fix); 4 when the batch ran "
+                    "but some students were not graded because the grader failed on them "
+                    "(status grader_error; re-run to retry them).")
     grade.add_argument("submissions", metavar="SUBMISSIONS", nargs="?",
                        help="folder of student folders")
     grade.add_argument("--assignment", default="cnn", help="assignment name (default: cnn)")
@@ -63,12 +70,37 @@ def show(result, stream=None):
     print(f"graded {len(result.graded)} submission(s), skipped {len(result.skipped)} "
           f"unchanged; students by status: {s['students_by_status']}", file=stream)
     for r in result.records:
+        if r["status"] == "grader_error":
+            print(f"  {r['student_id']}: NOT GRADED (grader error: {r['reason']})", file=stream)
+            continue
         line = f"  {r['student_id']}: {r['total']:g} / {r['max_total']:g}"
         print(line + (f" (ungradable: {r['reason']})" if r["status"] != "graded" else ""),
               file=stream)
+    if result.self_test is not None:
+        print(f"sandbox:  {result.self_test.isolation}", file=stream)
     print(f"grades:   {result.out / 'grades.csv'}", file=stream)
     print(f"summary:  {result.out / 'summary.json'}", file=stream)
     print(f"feedback: {result.out}/<student_id>/feedback.html", file=stream)
+
+
+def finish(result, command):
+    """Show the batch; the exit status (4 when the grader failed some students)."""
+    show(result)
+    if result.self_test is not None and result.self_test.missing:
+        print(f"{command}: warning: student code was not fully isolated: "
+              f"{result.self_test.missing}", file=sys.stderr)
+    if result.not_graded:
+        print(f"{command}: {len(result.not_graded)} student(s) NOT GRADED because the grader "
+              f"failed on them (status grader_error, no score written): "
+              f"{', '.join(result.not_graded)}. Re-run the same command to retry them.",
+              file=sys.stderr)
+        return EXIT_NOT_GRADED
+    return EXIT_GRADED
+
+
+def self_test_failed(err, command):
+    print(f"{command}: error: nobody was graded: {err.result.message()}", file=sys.stderr)
+    return EXIT_SELF_TEST
 
 
 def run_grade(args):
@@ -84,9 +116,10 @@ def run_grade(args):
             progress=not args.no_progress, scheduler=args.scheduler, cluster=args.cluster)
     except GraderUsageError as err:
         print(f"cnnkit grade: error: {err}", file=sys.stderr)
-        return 2
-    show(result)
-    return 0
+        return EXIT_USAGE
+    except SandboxSelfTestError as err:
+        return self_test_failed(err, "cnnkit grade")
+    return finish(result, "cnnkit grade")
 
 
 def run_demo(args):
@@ -95,6 +128,7 @@ def run_demo(args):
         result = demo(args.out, data=args.data, workers=args.workers, progress=True)
     except GraderUsageError as err:
         print(f"cnnkit demo: error: {err}", file=sys.stderr)
-        return 2
-    show(result)
-    return 0
+        return EXIT_USAGE
+    except SandboxSelfTestError as err:
+        return self_test_failed(err, "cnnkit demo")
+    return finish(result, "cnnkit demo")

@@ -9,7 +9,7 @@ student's files (written here as each record arrives), the summary. Workers run
 Failures: Dask reruns the tasks of a lost worker elsewhere (retries are for the
 infrastructure only; a student's timeout or crash is already part of the
 record). A task that kept killing its workers (Dask's ``allowed-failures``)
-becomes an ``internal-error`` record, retried by the next run; a worker that
+becomes a ``grader_error`` record (no score), retried by the next run; a worker that
 differs from the client stops the batch with a :class:`ClusterError`.
 """
 import json
@@ -19,7 +19,7 @@ import uuid
 from dataclasses import replace
 
 from ..errors import ClusterError, GraderUsageError
-from ..pipeline import internal_error
+from ..pipeline import grader_error
 from ..report import step as report
 from ..testbank import cache
 from .transport import FolderTooLarge, pack_folder
@@ -186,9 +186,9 @@ class ClusterSession:
             raise ClusterError(f"a worker that joined during the batch was refused: {err}") \
                 from None
         except distributed.KilledWorker as err:
-            return internal_error(self.ctx, sub, err, (
-                f"every worker grading this student died ({ALLOWED_FAILURES + 1} times); "
-                "re-run the grader to retry this student"))
+            return grader_error(self.ctx, sub, (
+                f"every worker grading this student died ({ALLOWED_FAILURES + 1} times: {err}); "
+                "the next run grades them again"))
         except (OSError, distributed.client.FutureCancelledError) as err:
             raise ClusterError(f"lost the Dask scheduler {self.address} mid-batch "
                                f"({type(err).__name__}: {err}); run again to resume") from err

@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -28,8 +27,9 @@ from pathlib import Path
 from ..collect.step import fingerprint_folder
 from ..context import HeldOut, Submission
 from ..errors import GraderUsageError
-from ..pipeline import evaluate, internal_error
-from ..sandbox import Limits, run_sandboxed
+from ..pipeline import evaluate, grader_error
+from ..run.step import run_limits
+from ..sandbox.selftest import sandbox_self_test
 from ..testbank import cache
 from ..testbank.secret import default_secret_path, load_secret
 from .transport import unpack_folder
@@ -97,20 +97,11 @@ def worker_secret(client_path):
 
 
 def sandbox_check(limits):
-    """``{"ok", "isolation", "reason"}``: can this machine's sandbox run a program?
-
-    The per-worker sandbox check, in one place: a tiny program under the batch's limits.
-    """
-    work = tempfile.mkdtemp(prefix="cnnkit-worker-check-")
-    try:
-        os.chmod(work, 0o755)
-        result = run_sandboxed(Path(work), [sys.executable, "-E", "-s", "-c",
-                                            "import numpy; print('sandbox ok')"], limits)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    ok = result.status == "ok" and "sandbox ok" in result.stdout
-    return {"ok": ok, "isolation": result.isolation,
-            "reason": "" if ok else f"{result.status}: {result.stderr.strip()[-300:]}"}
+    """``{"ok", "isolation", "reason"}``: the sandbox start-up self-test of this machine,
+    under the limits of one student's run (the one per-worker sandbox check)."""
+    result = sandbox_self_test(run_limits(limits, 1))
+    return {"ok": result.ok, "isolation": result.isolation,
+            "reason": "" if result.ok else result.message()}
 
 
 def describe_worker(client_secret_path, limits, probe_folder=None, probe_fingerprint=""):
@@ -212,8 +203,8 @@ def grade_task(batch, student_id, fingerprint, archive=None, folder=None):
                     raise ValueError(f"{folder} changed since it was collected, or this "
                                      "worker sees other files at that path")
         except (OSError, ValueError) as err:
-            record = internal_error(ctx, submission, err, "the worker could not read this "
-                                    "submission; re-run the grader to retry this student")
+            record = grader_error(ctx, submission, f"the worker could not read this submission "
+                                                   f"({type(err).__name__}: {err})")
         else:
             record = evaluate(ctx, submission)
     return json.dumps({"record": record, "worker": worker_name(),

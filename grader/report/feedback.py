@@ -22,8 +22,12 @@ def render(record):
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>Feedback: {e(record['student_id'])}</title><style>{STYLE}</style></head><body>",
              f"<h1>{e(record['assignment'])}: feedback for {e(record['student_id'])}</h1>",
-             f"<p><b>Total: {record['total']:g} / {record['max_total']:g}</b></p>"]
-    if record["status"] != "graded":
+             f"<p><b>Total: {record['total']:g} / {record['max_total']:g}</b></p>"
+             if record["total"] is not None else "<p><b>Not graded yet.</b></p>"]
+    if record["status"] == "grader_error":
+        parts.append(f"<p class='note'>The grader failed on your submission; this is not your "
+                     f"fault, and your instructor will grade it again ({e(record['reason'])}).</p>")
+    elif record["status"] != "graded":
         parts.append(f"<p class='note'>Your submission could not be graded: "
                      f"{e(record['reason'])}</p>")
     if record.get("notebook_edits"):

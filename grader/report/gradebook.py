@@ -8,7 +8,8 @@ export`` and formgrader show them, scaled to the cell's ``max_score`` (a
 notebook's ``conv_forward_naive`` test cell worth 3 points gets 3 times the
 fraction of the hidden group earned). Run it after ``nbgrader autograde``: the
 hidden tests' verdict then replaces the visible test's for those cells.
-Ungradable students get zeros.
+Ungradable students get zeros; students the grader failed (``grader_error``) are left
+untouched: no score is written for them.
 """
 from pathlib import Path
 
@@ -62,12 +63,15 @@ def _grade(gb, api, cell, notebook, assignment, student):
 
 
 def write_scores(course_root, assignment, records):
-    """Write each record's group scores as auto scores; returns the number of students."""
+    """Write each record's group scores as auto scores; returns the number of students
+    written (those the grader failed are skipped)."""
     from nbgrader import api
     url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
     with api.Gradebook(url) as gb:
         where = _grade_cells(gb, assignment)
         for r in records:
+            if r["status"] == "grader_error":
+                continue
             gb.update_or_create_student(r["student_id"])
             try:
                 gb.find_submission(assignment.name, r["student_id"])
@@ -80,4 +84,4 @@ def write_scores(course_root, assignment, records):
                 grade.auto_score = round(float(scores.get(g.name, 0.0)) / g.points * cell_max, 4)
                 grade.needs_manual_grade = False
             gb.db.commit()
-    return len(records)
+    return sum(r["status"] != "grader_error" for r in records)

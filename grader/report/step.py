@@ -2,6 +2,8 @@
 
 Per student, in ``OUT/<student_id>/``: ``grade.json`` (the full record, also
 used to resume), ``results.json`` (Gradescope's format) and ``feedback.html``.
+A student the grader failed (status ``grader_error``) gets a record with the
+reason and no score anywhere (``total`` is None, no groups).
 Per batch, in ``OUT/``: ``grades.csv`` (one row per student) and
 ``summary.json`` (counts per status, timings, the secret's fingerprint, the
 isolation used). Every file is written atomically.
@@ -39,8 +41,21 @@ def ungradable_record(ctx, sub, grader_key):
             "isolation": "", "seconds": 0.0, "notebook_edits": []}
 
 
+def grader_error_record(ctx, sub, reason):
+    """The record of a student the grader failed: the reason, and no score at all."""
+    return {"student_id": sub.student_id, "assignment": ctx.assignment.name,
+            "status": "grader_error", "reason": reason, "fingerprint": sub.fingerprint,
+            "secret": ctx.secret.fingerprint, "grader": ctx.grader_key, "total": None,
+            "max_total": ctx.assignment.max_total, "groups": [], "isolation": "",
+            "seconds": 0.0, "notebook_edits": []}
+
+
 def gradescope(record):
     """``results.json`` in Gradescope's autograder format."""
+    if record["status"] == "grader_error":  # no score: Gradescope must not record one
+        return {"execution_time": record["seconds"], "visibility": "visible", "tests": [],
+                "output": f"Not graded yet: the grader failed ({record['reason']}). This is "
+                          "not your fault; your instructor will re-run the grader."}
     tests = []
     for g in record["groups"]:
         lines = [g["note"]] if g.get("note") else []
@@ -74,14 +89,19 @@ def grades_csv(assignment, records):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student_id", *names, "total", "max_total", "status", "reason"])
     for r in sorted(records, key=lambda r: r["student_id"]):
+        if r["status"] == "grader_error":  # not graded: no score, not even a zero
+            writer.writerow([r["student_id"], *("" for _ in names), "", f"{r['max_total']:g}",
+                             r["status"], r["reason"]])
+            continue
         scores = {g["name"]: g["score"] for g in r["groups"]}
         writer.writerow([r["student_id"], *(f"{scores.get(n, 0.0):g}" for n in names),
                          f"{r['total']:g}", f"{r['max_total']:g}", r["status"], r["reason"]])
     return buf.getvalue()
 
 
-def summary(ctx, records, timing, cluster=None):
-    """The dict written to ``summary.json``; ``cluster``: the workers of a cluster run."""
+def summary(ctx, records, timing, self_test=None, cluster=None):
+    """The dict written to ``summary.json``; ``self_test`` is the sandbox self-test's
+    result as a dict, ``cluster`` the workers of a cluster run."""
     case_counts, student_counts, group_means = {}, {}, {}
     for r in records:
         student_counts[r["status"]] = student_counts.get(r["status"], 0) + 1
@@ -94,6 +114,10 @@ def summary(ctx, records, timing, cluster=None):
             "students_by_status": student_counts, "cases_by_status": case_counts,
             "mean_score_by_group": {k: round(sum(v) / len(v), 2) for k, v in group_means.items()},
             "max_total": ctx.assignment.max_total, "secret_fingerprint": ctx.secret.fingerprint,
+            "not_graded": student_counts.get("grader_error", 0),
+            "grader_errors": {r["student_id"]: r["reason"] for r in records
+                              if r["status"] == "grader_error"},
+            "self_test": self_test,
             "isolation": isolation[0] if len(isolation) == 1 else isolation,
             "heldout": ctx.heldout.source if ctx.heldout else ctx.heldout_problem,
             "timing": timing, **({"cluster": cluster} if cluster else {}),
@@ -101,9 +125,9 @@ def summary(ctx, records, timing, cluster=None):
                          "cnnkit.grader.testbank.get_assignment(name).make_case(key, group, index)"}
 
 
-def write_batch(ctx, records, timing, cluster=None):
+def write_batch(ctx, records, timing, self_test=None, cluster=None):
     """Write ``grades.csv`` and ``summary.json``; returns the summary dict."""
     write_text(ctx.out / "grades.csv", grades_csv(ctx.assignment, records))
-    info = summary(ctx, records, timing, cluster)
+    info = summary(ctx, records, timing, self_test, cluster)
     write_json(ctx.out / "summary.json", info)
     return info

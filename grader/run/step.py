@@ -1,4 +1,4 @@
-"""Pipeline step "sandbox": run the student's code on every hidden case, in sandboxes.
+"""Pipeline step "run": the student's code on every hidden case, in sandboxes.
 
 The parent makes a fresh folder holding only the student's ``.py`` files, the
 trusted ``harness.py``, ``job.json`` and the case inputs as ``.npz``, runs the
@@ -10,15 +10,19 @@ of the budgets, are the backstop). The accuracy group runs in a sandbox of its
 own, which also holds the checkpoint and the held-out images (never labels).
 
 A case that kills the process (``os._exit``, a segfault, the memory limit)
-costs only that case: the remaining cases run again in a fresh process, up to
-``MAX_RESTARTS`` times per group. After a timeout the rest of that group is
-not run (its time is used up); the other groups are.
+costs only that case: the remaining cases run again in a fresh process and a
+freshly staged folder, up to ``MAX_RESTARTS`` times per group. After a timeout
+the rest of that group is not run (its time is used up); the other groups are.
+
+A run that never reached the student's code (no ``READY`` line from the
+harness), or ran with other isolation than the batch's self-test found, is the
+grader's failure: :class:`~cnnkit.grader.errors.GraderFault`, and the student
+is recorded ``grader_error`` (see :func:`check_started`).
 """
 import dataclasses
 import json
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -26,16 +30,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import GraderFault
 from ..files import is_regular, regular_files
+from ..sandbox import HARNESS, Limits, run_sandboxed
+from ..sandbox.harness import READY
+from ..sandbox.isolation import MAX_LIMITS, make_work_root, python_argv
 from ..sandbox.kernels import kernels_for
 from ..testbank.cache import cases_for
-from ..sandbox import HARNESS, Limits, run_sandboxed
-from ..sandbox.isolation import MAX_LIMITS
 
 MAX_RESTARTS = 3
 #: largest .py file copied into a sandbox, and largest output file read back
 MAX_SOURCE_BYTES = 2 << 20
 MAX_OUTPUT_BYTES = 64 << 20
+#: most .py files, and bytes of them, copied into a sandbox
+MAX_SOURCE_FILES, MAX_SOURCES_TOTAL = 2000, 32 << 20
 
 
 @dataclass
@@ -58,11 +66,22 @@ class GroupRun:
 
 
 def copy_sources(folder, dest):
-    """Copy the ``.py`` files under ``folder`` into ``dest`` (regular files only, links never followed)."""
+    """Copy the ``.py`` files under ``folder`` into ``dest`` (regular files only, links never followed).
+
+    At most ``MAX_SOURCE_FILES`` files and ``MAX_SOURCES_TOTAL`` bytes, far below the
+    sandbox's folder limits: a submission too big for them would have its sandbox
+    stopped before the harness reached its code, passing for a fault of the grader's.
+    """
+    copied, total = 0, 0
     for rel in regular_files(folder):
         src = os.path.join(folder, rel)
-        if not rel.endswith(".py") or os.path.getsize(src) > MAX_SOURCE_BYTES:
+        if not rel.endswith(".py"):
             continue
+        size = os.path.getsize(src)
+        if (size > MAX_SOURCE_BYTES or copied >= MAX_SOURCE_FILES
+                or total + size > MAX_SOURCES_TOTAL):
+            continue
+        copied, total = copied + 1, total + size
         target = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(src, target)
@@ -150,54 +169,92 @@ def _why(result):
             f"sys.exit, os._exit or a crash?)." + said)
 
 
+def run_once(ctx, submission, cases, base):
+    """One sandbox run of ``cases``, in a freshly staged folder.
+
+    Fresh each time, so that nothing a crashed run left behind (a deleted harness,
+    edited inputs) can make the next one fail before the student's code, which
+    would pass for a fault of the grader's. Returns the SandboxResult, the
+    finished cases ``{(group, index): CaseRun}``, and the cases that started
+    but did not finish.
+    """
+    workdir = stage(ctx, submission, cases, base)
+    try:
+        write_job(workdir, cases, ctx.limits.wall_seconds)
+        result = run_sandboxed(workdir, python_argv("harness.py"),
+                               run_limits(ctx.limits, len({c.group for c in cases})))
+        check_started(ctx, result)
+        outdir = workdir / "outputs"
+        finished = {}
+        for case in cases:
+            found = read_case(outdir, case)
+            if found is not None:
+                finished[case.group, case.index] = found
+        started = [c for c in cases if (c.group, c.index) not in finished
+                   and (outdir / f"{case_name(c)}.started").exists()]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result, finished, started
+
+
 def run_cases(ctx, submission, cases, base):
     """Run ``cases`` (of one or more groups) in sandboxes; ``{(group, index): CaseRun}``."""
     done, crashes = {}, {}
     remaining = list(cases)
-    workdir = stage(ctx, submission, cases, base)
     isolation = ""
-    try:
-        while remaining:
-            n_groups = len({c.group for c in remaining})
-            write_job(workdir, remaining, ctx.limits.wall_seconds)
-            limits = dataclasses.replace(
-                ctx.limits,
-                wall_seconds=min(MAX_LIMITS["wall_seconds"], ctx.limits.wall_seconds * n_groups + 10),
-                cpu_seconds=min(MAX_LIMITS["cpu_seconds"], ctx.limits.cpu_seconds * n_groups + 10))
-            result = run_sandboxed(workdir, [sys.executable, "-E", "-s", "harness.py"], limits)
-            isolation = result.isolation
-            outdir = workdir / "outputs"
-            for case in remaining:
-                finished = read_case(outdir, case)
-                if finished is not None:
-                    done[case.group, case.index] = finished
-            unfinished = [c for c in remaining if (c.group, c.index) not in done]
-            if not unfinished:
-                break
-            started = [c for c in unfinished if (outdir / f"{case_name(c)}.started").exists()]
-            if not started and result.status == "ok":
-                for c in unfinished:
-                    done[c.group, c.index] = CaseRun(c.index, "error", "the harness skipped this case")
-                break
-            # the case that was running, or the first one if the process died before any
-            culprit = started[0] if started else unfinished[0]
-            status = result.status if result.status in ("timeout", "oom") else "crashed"
-            done[culprit.group, culprit.index] = CaseRun(culprit.index, status, _why(result))
-            crashes[culprit.group] = crashes.get(culprit.group, 0) + 1
+    while remaining:
+        result, finished, started = run_once(ctx, submission, remaining, base)
+        isolation = result.isolation
+        done.update(finished)
+        unfinished = [c for c in remaining if (c.group, c.index) not in done]
+        if not unfinished:
+            break
+        if not started and result.status == "ok":
             for c in unfinished:
-                if c.group != culprit.group or (c.group, c.index) in done:
-                    continue
-                if status == "timeout":
-                    done[c.group, c.index] = CaseRun(
-                        c.index, "timeout", "not run: an earlier case used up the group's time limit")
-                elif crashes[c.group] > MAX_RESTARTS or not started:
-                    done[c.group, c.index] = CaseRun(
-                        c.index, "crashed", "not run: the sandbox ended abnormally too many "
-                        "times. " + _why(result))
-            remaining = [c for c in unfinished if (c.group, c.index) not in done]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+                done[c.group, c.index] = CaseRun(c.index, "error", "the harness skipped this case")
+            break
+        # the case that was running, or the first one if the process died before any
+        culprit = started[0] if started else unfinished[0]
+        status = result.status if result.status in ("timeout", "oom") else "crashed"
+        done[culprit.group, culprit.index] = CaseRun(culprit.index, status, _why(result))
+        crashes[culprit.group] = crashes.get(culprit.group, 0) + 1
+        for c in unfinished:
+            if c.group != culprit.group or (c.group, c.index) in done:
+                continue
+            if status == "timeout":
+                done[c.group, c.index] = CaseRun(
+                    c.index, "timeout", "not run: an earlier case used up the group's time limit")
+            elif crashes[c.group] > MAX_RESTARTS or not started:
+                done[c.group, c.index] = CaseRun(
+                    c.index, "crashed", "not run: the sandbox ended abnormally too many "
+                    "times. " + _why(result))
+        remaining = [c for c in unfinished if (c.group, c.index) not in done]
     return done, isolation
+
+
+def run_limits(limits, n_groups):
+    """Limits of one sandbox run of ``n_groups`` groups, each with ``limits``' time budget."""
+    return dataclasses.replace(
+        limits,
+        wall_seconds=min(MAX_LIMITS["wall_seconds"], limits.wall_seconds * n_groups + 10),
+        cpu_seconds=min(MAX_LIMITS["cpu_seconds"], limits.cpu_seconds * n_groups + 10))
+
+
+def check_started(ctx, result):
+    """Raise GraderFault unless the run reached the student's code in the batch's sandbox.
+
+    The evidence is the harness's :data:`~cnnkit.grader.sandbox.harness.READY` line, written
+    before anything of the student's is loaded (so a student cannot suppress it), and
+    the isolation the run got, which must be the one the batch's self-test found.
+    """
+    if not result.stdout.startswith(READY):
+        said = [line.strip() for line in result.stderr.strip().splitlines() if line.strip()]
+        raise GraderFault(f"the sandbox did not reach the student's code (status "
+                          f"{result.status}, exit code {result.returncode}): "
+                          + (" | ".join(said[-3:])[:600] or "no output"))
+    if ctx.isolation and result.isolation != ctx.isolation:
+        raise GraderFault(f"the sandbox ran with other isolation than the batch's self-test "
+                          f"found: {result.isolation!r} instead of {ctx.isolation!r}")
 
 
 def limits_for(timeout, memory_mb):
@@ -238,11 +295,17 @@ def missing_inputs(ctx, submission, group, case):
     if case.call["kind"] == "predict":
         if ctx.heldout is None:
             return f"cannot measure accuracy: {ctx.heldout_problem}"
-        if find_checkpoint(submission.folder, ctx.assignment.checkpoint) is None:
+        found = find_checkpoint(submission.folder, ctx.assignment.checkpoint)
+        if found is None:
             where = " or ".join(f"{b}.npz + {b}.json" for b in ctx.assignment.checkpoint)
             return (f"no challenge checkpoint found: expected {where}. Save your trained "
                     "model with utils.checkpoint.save_checkpoint(path, model, spec) as the "
                     "last notebook asks.")
+        size = sum((submission.folder / (found + s)).stat().st_size for s in (".npz", ".json"))
+        limit = ctx.limits.file_size_mb // 4  # room left for the held-out images and outputs
+        if size > limit << 20:
+            return (f"the challenge checkpoint {found}.npz is {size / (1 << 20):.0f} MB, over "
+                    f"the limit of {limit} MB: save only the model's parameters")
         return ""
     path = submission.folder / g.module_file
     if not is_regular(path):
@@ -252,8 +315,7 @@ def missing_inputs(ctx, submission, group, case):
 
 def run(ctx, work):
     """Step: fill ``work.raw`` with a :class:`GroupRun` per test group."""
-    base = tempfile.mkdtemp(prefix="cnnkit-grade-")
-    os.chmod(base, 0o755)  # searchable by the sandbox user when bwrap is missing
+    base = make_work_root()
     try:
         batches = {"functions": [], "accuracy": []}
         for g in ctx.assignment.groups:

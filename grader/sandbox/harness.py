@@ -5,10 +5,19 @@ no expected values and no secret: it reads ``job.json`` (which functions to
 call, on which arrays) and ``inputs/<name>.npz``, calls the student's code
 one case at a time, and writes ``outputs/<name>.npz`` (plain float/int
 arrays) and ``outputs/<name>.json`` (status, error message, tripwire hits).
-Before each case it writes ``outputs/<name>.started``, so the grader knows
-which case was running if the process dies. Each test group gets a time
+Before it touches anything of the student's it prints :data:`READY` as the
+first line of its output (run with ``python -I``, no student file can run
+earlier): a run whose output does not start with it never reached the
+student's code, so whatever went wrong is the grader's fault, not the
+student's. Before each case it writes ``outputs/<name>.started``, so the
+grader knows which case was running if the process dies. Each test group gets a time
 budget (``job["group_seconds"]``, a SIGALRM timer); the sandbox's own limits
 stay the backstop. Standard library and numpy only.
+
+Because it runs alone, this file is the one home of what it shares with the
+grader: the call format (:func:`resolve`) and the lists of forbidden modules
+(``FAST_MODULES``, ``BLOCKED_PACKAGES``), which the test bank and the static
+check import from here.
 """
 import copy
 import importlib
@@ -24,6 +33,8 @@ import warnings
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+#: first line of output: the harness is set up and about to load the student's code
+READY = "[harness] ready: running the student's code"
 #: modules a naive function must not call into (the grader's static check,
 #: cnnkit.grader.compare.static_check, reads the same lists)
 FAST_MODULES = ("utils.fast_layers", "utils.fast_conv", "utils.winograd", "utils.fast_pool",
@@ -299,6 +310,11 @@ def main():
         job = json.load(f)
     outdir = os.path.join(HERE, "outputs")
     os.makedirs(outdir, exist_ok=True)
+    for case in job["cases"]:  # the grader's own inputs: missing ones are not the student's fault
+        if case["call"]["kind"] not in RUNNERS or not os.path.isfile(
+                os.path.join(HERE, "inputs", case["name"] + ".npz")):
+            raise RuntimeError(f"harness: case {case['name']} has no runner or no inputs")
+    os.write(1, (READY + "\n").encode())
     if any(c["call"].get("tripwire") for c in job["cases"]):
         arm_tripwire()
     signal.signal(signal.SIGALRM, _alarm)

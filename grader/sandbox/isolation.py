@@ -77,6 +77,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 SANDBOX_PATH = "/sandbox"
+#: how ``SandboxResult.isolation`` starts when bwrap did not isolate (limits and user only)
+FALLBACK_ISOLATION = "rlimits only:"
 UID_BASE = 1_800_000_000
 UID_SPAN = 4096  # also bounds the lock files kept in the lock folder
 
@@ -173,6 +175,28 @@ class SandboxResult:
 def find_bwrap():
     """Path of the bubblewrap executable, or None when it is not installed."""
     return shutil.which("bwrap")
+
+
+def python_argv(script, *args):
+    """The command that runs the trusted ``script`` (in the work folder) in a sandbox.
+
+    The grader's own interpreter in isolated mode (``-I``): no ``PYTHON*``
+    variables, no user site, and the script's folder, which holds the student's
+    files, not on ``sys.path`` until the script puts it there, so that nothing of
+    the student's runs before the script says it is ready.
+    """
+    return [sys.executable, "-I", script, *args]
+
+
+def make_work_root():
+    """A fresh folder to hold sandbox work folders (the caller removes it).
+
+    Searchable by others, since without bwrap the sandbox user runs in the host's
+    filesystem.
+    """
+    root = Path(tempfile.mkdtemp(prefix="cnnkit-grade-"))
+    os.chmod(root, 0o755)
+    return root
 
 
 def run_sandboxed(workdir: Path, argv: list[str], limits: Limits = Limits(),
@@ -481,7 +505,7 @@ def _run_fallback(workdir, argv, limits, env, uid, as_root, reason):
         run = _supervise(command, status_r, status_w, limits, cwd=workdir,
                          env=_base_env(tmp, workdir, env), sweep=sweep,
                          rss_uid=uid if as_root else None)
-        isolation = (f"rlimits only: {reason}; {_who(as_root)}; no filesystem, process or "
+        isolation = (f"{FALLBACK_ISOLATION} {reason}; {_who(as_root)}; no filesystem, process or "
                      "network isolation")
         return _result(run, limits, isolation)
     finally:

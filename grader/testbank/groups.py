@@ -2,7 +2,7 @@
 
 A :class:`TestGroup` says how many hidden cases it has, how many points it is
 worth, which student module it exercises and how to build case ``i`` (see
-:mod:`cnnkit.grader.cases`). ``naive`` groups must compute their result
+:mod:`cnnkit.grader.testbank.cases`). ``naive`` groups must compute their result
 themselves: using the kit's fast layers or reference there earns no credit.
 """
 from dataclasses import dataclass

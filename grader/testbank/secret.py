@@ -5,7 +5,7 @@ Default location: ``$CNNKIT_SECRET`` if set, else
 It is created on first use (32 random bytes as hex, mode 0600). Keep it out of
 the submissions folder and out of any release. Only its fingerprint (a hash)
 is recorded in results; with the secret and a case's group and index,
-:meth:`cnnkit.grader.testbank.Assignment.make_case` rebuilds the case.
+:meth:`cnnkit.grader.testbank.groups.Assignment.make_case` rebuilds the case.
 """
 import hashlib
 import os
