@@ -39,6 +39,7 @@ class BatchResult:
     summary: dict = field(default_factory=dict)
     graded: list = field(default_factory=list)     # ids graded by this run
     skipped: list = field(default_factory=list)    # ids resumed unchanged
+    class_report: object = None                    # class_report.ClassReport, or None
     self_test: object = None                       # the sandbox's SelfTestResult
 
     @property
@@ -113,6 +114,7 @@ def grade_submissions(submissions, out, assignment="cnn",
                       workers=SETTINGS["workers"].default, timeout=SETTINGS["timeout"].default,
                       memory_mb=SETTINGS["memory_mb"].default, secret=None, nbgrader=None,
                       data=None, heldout=SETTINGS["heldout"].default, progress=False,
+                      similarity_threshold=None, archive=None, roster=None, canvas_id=None,
                       scheduler=None, cluster=None):
     """Grade every submission under ``submissions``; write reports to ``out``.
 
@@ -134,6 +136,10 @@ def grade_submissions(submissions, out, assignment="cnn",
     The ranges and defaults of ``workers``, ``timeout``, ``memory_mb`` and ``heldout``
     are :data:`cnnkit.grader.settings.SETTINGS`.
     progress : show a progress bar (tqdm) over submissions.
+    similarity_threshold, archive, roster, canvas_id : for the class report written at the
+        end (``class.html``, copy detection, exports), see
+        :func:`cnnkit.grader.report.class_report.write_class_report`; ``archive`` is
+        ``{id: folder}``.
     scheduler : address of a running Dask scheduler (e.g. ``"tcp://10.0.0.5:8786"``): each
         student is one task on its workers; ``workers`` is then unused.
     cluster : ``"local:N"`` starts a Dask LocalCluster of N single-threaded worker
@@ -158,6 +164,7 @@ def grade_submissions(submissions, out, assignment="cnn",
     sub_root, out = check_folders(submissions, out)
     if secret is not None and sub_root in Path(secret).resolve().parents:
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
+    _check_class_report(similarity_threshold, roster)
     gradebook_writer = None
     if nbgrader is not None:
         from .report.gradebook import check_course
@@ -217,7 +224,35 @@ def grade_submissions(submissions, out, assignment="cnn",
         session.summary(len(result.graded)) if session else None)
     if gradebook_writer is not None:
         gradebook_writer(assign, result.records)
+    result.class_report = _class_report(
+        out, result, {s.student_id: s.folder for s in found if s.folder and not s.problem},
+        similarity_threshold=similarity_threshold, archive=archive, roster=roster,
+        canvas_id=canvas_id, progress=progress)
     return result
+
+
+def _check_class_report(threshold, roster):
+    from .report.exports import read_roster
+    from .report.similarity import check_threshold
+    try:
+        if threshold is not None:
+            check_threshold(threshold)
+        if roster is not None:
+            read_roster(roster)
+    except ValueError as err:
+        raise GraderUsageError(str(err)) from None
+
+
+def _class_report(out, result, folders, **options):
+    """The class report of the batch; a failure there is reported, never loses the grades."""
+    from .report.class_report import write_class_report
+    try:
+        return write_class_report(out, result.records, result.summary, submissions=folders,
+                                  threshold=options.pop("similarity_threshold"), **options)
+    except Exception as err:  # the grades are written: say what is missing and go on
+        print(f"cnnkit grade: class report not written ({type(err).__name__}: {err}); "
+              f"run cnnkit report {out} to retry", file=sys.stderr)
+        return None
 
 
 def _grade_all(ctx, todo, workers):

@@ -1,6 +1,7 @@
 """``cnnkit assign``: build the student release (or the solution build) of an assignment."""
 import sys
 
+from .collect.rules import submission_files
 from .release.build import AssignError, build_package, sync_derived
 
 
@@ -33,14 +34,14 @@ def run(args):
             if args.out or args.solutions:
                 print("cnnkit assign: --sync takes only SOURCE", file=sys.stderr)
                 return 2
-            written = sync_derived(args.source)
+            written = sync_derived(args.source, generated=submission_files)
             print(f"wrote {len(written)} derived files into {args.source}")
             return 0
         if not args.out:
             print("cnnkit assign: OUT is required (or use --sync)", file=sys.stderr)
             return 2
         report = build_package(args.source, args.out, solutions=args.solutions,
-                               overwrite=args.force)
+                               overwrite=args.force, generated=submission_files)
     except AssignError as err:
         print(f"cnnkit assign: {err}", file=sys.stderr)
         return 1

@@ -60,9 +60,11 @@ class CaseResult:
     status: str
     message: str = ""
     value: float | None = None  # a measured quantity, e.g. the accuracy
+    kinds: tuple = ()           # what the case varies (Case.kinds), for the class report
 
     def to_dict(self):
-        d = {"index": self.index, "status": self.status, "message": self.message}
+        d = {"index": self.index, "status": self.status, "message": self.message,
+             "kinds": list(self.kinds)}
         if self.value is not None:
             d["value"] = self.value
         return d

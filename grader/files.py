@@ -10,6 +10,8 @@ import stat
 from collections import deque
 
 MAX_DEPTH = 32
+#: largest .py file of a submission copied into a sandbox (larger ones are not run)
+MAX_SOURCE_BYTES = 2 << 20
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
 
 

@@ -2,6 +2,7 @@
 import sys
 
 from .errors import GraderUsageError, SandboxSelfTestError
+from .report_command import add_class_report_options, class_report_settings
 from .settings import SETTINGS
 
 #: exit statuses of ``cnnkit grade`` and ``cnnkit demo``
@@ -48,6 +49,7 @@ def register(subparsers):
                        help="grade on a Dask LocalCluster of N single-threaded worker "
                             "processes started here (needs cnnkit[cluster])")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_class_report_options(grade)
     grade.set_defaults(func=run_grade)
 
     demo = subparsers.add_parser(
@@ -81,6 +83,13 @@ def show(result, stream=None):
     print(f"grades:   {result.out / 'grades.csv'}", file=stream)
     print(f"summary:  {result.out / 'summary.json'}", file=stream)
     print(f"feedback: {result.out}/<student_id>/feedback.html", file=stream)
+    if result.class_report is not None:
+        print(f"class:    {result.out / 'class.html'}", file=stream)
+        flagged = result.class_report.flagged
+        if flagged:
+            print(f"          {len(flagged)} pair(s) flagged as alike: "
+                  + ", ".join(f"{a} ~ {b}" for a, b, _ in flagged[:5])
+                  + (" ..." if len(flagged) > 5 else ""), file=stream)
 
 
 def finish(result, command):
@@ -109,11 +118,15 @@ def run_grade(args):
         if args.submissions is None:
             raise GraderUsageError("SUBMISSIONS is required (`cnnkit demo` grades the example "
                                    "students)")
+        report = class_report_settings(args, args.assignment)
         result = grade_submissions(
             args.submissions, args.out, assignment=args.assignment, workers=args.workers,
             timeout=args.timeout, memory_mb=args.memory, secret=args.secret,
             nbgrader=args.nbgrader, data=args.data, heldout=args.heldout,
-            progress=not args.no_progress, scheduler=args.scheduler, cluster=args.cluster)
+            progress=not args.no_progress, similarity_threshold=report["threshold"],
+            archive=report["archive"], roster=report["roster"],
+            canvas_id=report["canvas_id"],
+            scheduler=args.scheduler, cluster=args.cluster)
     except GraderUsageError as err:
         print(f"cnnkit grade: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -31,6 +31,9 @@ SETTINGS = {
     "memory_mb": Setting(256, MAX_LIMITS["memory_mb"], 2048,
                          "memory limit of a student's process in MB"),
     "heldout": Setting(10, 10000, 1000, "held-out test images for the accuracy test"),
+    "similarity_threshold": Setting(0.01, 1, 0.6, "flag pairs of students whose own code is "
+                                    "at least this alike (evidence to review, never a grade "
+                                    "change)", integral=False),
 }
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from cnnkit.reference.checks import check_int
 
 from . import imagescale, views
-from .checking import CheckResult, run_student
+from .checking import CheckResult, forward_failed, run_student, run_student_backward
 from .frames import ConvFrames, conv_frames
 from .stepper import (MODES, Stepper, as_float, check_choice, check_scale, check_student,
                       one_image)
@@ -44,7 +44,11 @@ class ConvStepper(Stepper):
     dout : (F, H', W') upstream gradient for backward mode; default random.
     student : a student's ``conv_forward_naive(x, w, b, conv_param)``; it is
         run on this example, compared with the reference, and the stepper
-        opens on the first wrong output cell (forward mode only).
+        opens on the first wrong output cell. In backward mode, a student's
+        ``conv_backward_naive(dout, cache)``: the stepper opens on the step
+        that feeds the first wrong entry of ``dx``, then ``dw``, then ``db``.
+    student_forward : backward mode only: the student's forward, whose cache
+        the backward gets; by default the documented ``(x, w, b, conv_param)``.
     seed : seed of the random example.
     digits : decimals shown.
     editable : show boxes to edit sizes, stride and pad (needs a kernel).
@@ -66,10 +70,12 @@ class ConvStepper(Stepper):
 
     def __init__(self, x=None, w=None, b=None, stride=1, pad=0, mode="forward", dout=None,
                  student=None, seed=0, digits=2, editable=True, interval=800,
-                 jump_on="click", max_frames=400, scale="auto"):
+                 jump_on="click", max_frames=400, scale="auto",
+                 student_forward=None):
         self.mode = check_choice(mode, "mode", MODES)
         self.student = check_student(student, mode)
         self._scale = check_scale(scale, mode, student)
+        self.student_forward = check_student(student_forward, mode, "student_forward")
         self.digits = check_int(digits, "digits", 0)
         self._rng = np.random.default_rng(seed)
         x = one_image(as_float(x, "x"), "x", "(C, H, W)")
@@ -127,11 +133,30 @@ class ConvStepper(Stepper):
             dout = array("dout", cf.out.shape,
                          lambda s: np.round(self._rng.standard_normal(s), 1))
             cf = conv_frames(x, w, b, conv_param, dout)
+            if self.student is not None:
+                check = self._check_backward(cf, conv_param)
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")
             check = run_student(self.student, (x[None], w, b, conv_param), cf.out, name)
         state = _ConvState(cf, check, self.mode, self.digits, arrays, scale)
         return state, len(cf.frames)
+
+    def _check_backward(self, cf, conv_param):
+        """The student's backward on the documented cache (or their own forward's)."""
+        name = getattr(self.student, "__name__", "your function")
+        x, w, b = cf.x[None].copy(), cf.w.copy(), cf.b.copy()
+        cache = (x, w, b, dict(conv_param))
+        if self.student_forward is not None:
+            try:
+                cache = self.student_forward(x, w, b, dict(conv_param))[1]
+            except Exception as err:  # the student's bug is the thing to show
+                return run_student_backward(forward_failed(err), (), {}, name, cf.step_for)
+        last, p = cf.frames[-1], cf.pad
+        H, W = cf.x.shape[1:]
+        expected = {"dx": last.dx[:, p:p + H, p:p + W], "dw": last.dw,
+                    "db": cf.dout.sum(axis=(1, 2))}
+        return run_student_backward(self.student, (cf.dout[None].copy(), cache), expected,
+                                    name, cf.step_for)
 
     def _describe(self, state):
         cf = state.frames

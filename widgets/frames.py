@@ -101,6 +101,19 @@ class ConvFrames:
     dout: np.ndarray
     frames: list
 
+    def step_for(self, grad, index):
+        """The first step that adds to ``grad[index]`` (``grad``: dx, dw or db).
+
+        ``dx`` indices are unpadded ``(c, r, s)``; ``dw`` and ``db`` indices
+        start with the filter, whose first step is returned.
+        """
+        if grad == "dx":
+            _, r, s = index
+            r, s = r + self.pad, s + self.pad
+            return next((fr.step for fr in self.frames
+                         if fr.rows[0] <= r < fr.rows[1] and fr.cols[0] <= s < fr.cols[1]), 0)
+        return next(fr.step for fr in self.frames if fr.f == index[0])
+
 
 @dataclass(frozen=True)
 class PoolFrames:
@@ -117,6 +130,21 @@ class PoolFrames:
     out: np.ndarray
     dout: np.ndarray
     frames: list
+
+    def step_for(self, grad, index):
+        """The first step that should send gradient to ``dx[index]`` (``(c, r, s)``).
+
+        That is the first window whose arg-max the cell is; a cell that is no
+        window's arg-max gets the first window containing it (or step 0 when
+        it lies in a gap between windows).
+        """
+        c, r, s = index
+        in_channel = [fr for fr in self.frames if fr.c == c]
+        for fr in in_channel:
+            if fr.argmax == (r, s):
+                return fr.step
+        return next((fr.step for fr in in_channel
+                     if fr.rows[0] <= r < fr.rows[1] and fr.cols[0] <= s < fr.cols[1]), 0)
 
 
 def fmt(v, digits=2):

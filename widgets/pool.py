@@ -6,7 +6,7 @@ import numpy as np
 from cnnkit.reference.checks import check_int
 
 from . import imagescale, views
-from .checking import CheckResult, run_student
+from .checking import CheckResult, forward_failed, run_student, run_student_backward
 from .frames import PoolFrames, pool_frames
 from .stepper import (MODES, Stepper, as_float, check_choice, check_scale, check_student,
                       one_image)
@@ -39,7 +39,11 @@ class PoolStepper(Stepper):
     mode : ``"forward"`` or ``"backward"``.
     dout : (C, H', W') upstream gradient for backward mode; default random.
     student : a student's ``max_pool_forward_naive(x, pool_param)``, run on
-        this example and compared with the reference (forward mode only).
+        this example and compared with the reference; in backward mode a
+        student's ``max_pool_backward_naive(dout, cache)``, opening on the step
+        that should feed the first wrong ``dx`` entry.
+    student_forward : backward mode only: the student's forward, whose cache
+        the backward gets; by default the documented ``(x, pool_param)``.
     seed, digits, editable, interval, jump_on, max_frames, scale : as for
         :class:`~cnnkit.widgets.ConvStepper` (``"auto"`` picks image scale for
         inputs larger than 12x12 or with more than 4 channels).
@@ -51,10 +55,12 @@ class PoolStepper(Stepper):
 
     def __init__(self, x=None, pool_height=2, pool_width=2, stride=2, mode="forward",
                  dout=None, student=None, seed=0, digits=2, editable=True, interval=800,
-                 jump_on="click", max_frames=400, scale="auto"):
+                 jump_on="click", max_frames=400, scale="auto",
+                 student_forward=None):
         self.mode = check_choice(mode, "mode", MODES)
         self.student = check_student(student, mode)
         self._scale = check_scale(scale, mode, student)
+        self.student_forward = check_student(student_forward, mode, "student_forward")
         self.digits = check_int(digits, "digits", 0)
         self._rng = np.random.default_rng(seed)
         x = one_image(as_float(x, "x"), "x", "(C, H, W)")
@@ -90,10 +96,24 @@ class PoolStepper(Stepper):
             if dout is None or (self._state is not None and dout.shape != pf.out.shape):
                 dout = arrays["dout"] = np.round(self._rng.standard_normal(pf.out.shape), 1)
             pf = pool_frames(x, pool_param, dout)
+            if self.student is not None:
+                check = self._check_backward(pf, pool_param)
         elif self.student is not None:
             name = getattr(self.student, "__name__", "your function")
             check = run_student(self.student, (x[None], pool_param), pf.out, name)
         return _PoolState(pf, check, self.mode, self.digits, arrays, scale), len(pf.frames)
+
+    def _check_backward(self, pf, pool_param):
+        """The student's backward on the documented cache (or their own forward's)."""
+        name = getattr(self.student, "__name__", "your function")
+        cache = (pf.x[None].copy(), dict(pool_param))
+        if self.student_forward is not None:
+            try:
+                cache = self.student_forward(*cache)[1]
+            except Exception as err:  # the student's bug is the thing to show
+                return run_student_backward(forward_failed(err), (), {}, name, pf.step_for)
+        return run_student_backward(self.student, (pf.dout[None].copy(), cache),
+                                    {"dx": pf.frames[-1].dx}, name, pf.step_for)
 
     def _describe(self, state):
         pf = state.frames

@@ -70,15 +70,21 @@ def check_scale(scale, mode, student):
     return scale
 
 
-def check_student(student, mode):
-    """A student's function must be callable and is checked in forward mode only."""
+def check_student(student, mode, name="student"):
+    """A student's function must be callable and, by its name, of the mode's direction.
+
+    ``name="student_forward"`` is the forward whose cache a backward check uses.
+    """
     if student is None:
         return None
-    if mode != "forward":
-        raise ValueError(f"student checks a forward function, so it needs "
-                         f"mode='forward', got mode={mode!r}")
     if not callable(student):
-        raise TypeError(f"student must be a function, got {type(student).__name__}")
+        raise TypeError(f"{name} must be a function, got {type(student).__name__}")
+    direction = "forward" if name == "student_forward" else mode
+    other = "backward" if direction == "forward" else "forward"
+    fn_name = getattr(student, "__name__", "")
+    if other in fn_name and direction not in fn_name:
+        raise ValueError(f"{name} must be a {direction} function with mode={mode!r} "
+                         f"(e.g. conv_{direction}_naive), got {fn_name}")
     return student
 
 
@@ -300,7 +306,7 @@ class Stepper(widgets.VBox):
         fs, digits = state.frames, state.digits
         board = draw_board(fs, digits, state.check, state.mode == "backward", self._event)
         if state.mode == "backward":
-            return board, [backward(self.scope, fs, fr, digits) for fr in fs.frames]
+            return board, [backward(self.scope, fs, fr, digits, state.check) for fr in fs.frames]
         return board, [forward(self.scope, fs, fr, digits, state.check) for fr in fs.frames]
 
     def _image_board(self, state, step):

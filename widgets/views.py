@@ -43,6 +43,37 @@ def _student(check, digits):
     return row(*blocks)
 
 
+def _student_grads(check, digits):
+    """The student's gradients (final values), wrong entries marked; nothing without any."""
+    if check is None or check.got is None:
+        return ""
+    blocks = []
+    for key, got in check.got.items():
+        lead = got.shape[:-2] if got.ndim >= 2 else ()
+        maps = got.reshape((-1,) + got.shape[-2:]) if got.ndim >= 2 else got[None, None]
+        wrong = check.wrong[key].reshape(maps.shape)
+        prefix = "0," if key == "dx" else ""
+        for k, values in enumerate(maps):
+            index = ",".join(map(str, np.unravel_index(k, lead))) if lead else ""
+            title = f"your {key}[{prefix}{index}]" if (index or prefix) else f"your {key}"
+            marks = {tuple(int(v) for v in p): "cnk-wrong" for p in np.argwhere(wrong[k])}
+            blocks.append(grid(values, title.replace(",]", "]"), marks=marks, digits=digits,
+                               scale=float(np.abs(check.expected[key]).max()) or 1.0))
+    return text("Your gradients after the whole backward pass (wrong entries marked):",
+                "cnk-note") + row(*blocks)
+
+
+def _gradient_verdict(check, step, digits):
+    """On the step that feeds the first wrong gradient entry, say so."""
+    if check is None or check.step != step or check.first_wrong is None:
+        return ""
+    key, index = check.first_wrong
+    shown = ",".join(map(str, ((0,) + index) if key == "dx" else index))
+    return text(f"This step feeds your first wrong entry, {key}[{shown}]: expected "
+                f"{fmt(check.expected[key][index], digits + 2)}, your backward returns "
+                f"{fmt(check.got[key][index], digits + 2)}", "cnk-note cnk-bad")
+
+
 def _verdict(check, cell, digits):
     if check is None:
         return ""
@@ -85,7 +116,8 @@ def conv_board(cf, digits=2, check=None, backward=False, event="onclick"):
     """Padded input, filters and output (or upstream gradient) of a convolution."""
     if backward:
         body = row(*_maps(cf.dout, "dout", "d", digits, go=True))
-        return board(body + _conv_inputs(cf, digits) + _conv_filters(cf, digits), event)
+        return board(body + _conv_inputs(cf, digits) + _conv_filters(cf, digits)
+                     + _student_grads(check, digits), event)
     body = (_conv_inputs(cf, digits) + _conv_filters(cf, digits)
             + row(*_maps(cf.out, "out", "o", digits, go=True)) + _student(check, digits))
     return board(body, event)
@@ -101,7 +133,7 @@ def conv_forward(scope, cf, fr, digits=2, check=None):
     return frame(fr.step, cell, body + _verdict(check, cell, digits))
 
 
-def conv_backward(scope, cf, fr, digits=2):
+def conv_backward(scope, cf, fr, digits=2, check=None):
     """One upstream gradient cell spreading into dx (window) and dw (filter f)."""
     cell = (fr.f, fr.i, fr.j)
     last = cf.frames[-1]
@@ -127,7 +159,8 @@ def conv_backward(scope, cf, fr, digits=2):
         f"   e.g. {fmt(g, digits)}*{fmt(cf.xp[0, r0, c0], digits)} "
         f"= {fmt(g * cf.xp[0, r0, c0], digits)}",
         f"  db[{fr.f}] += {fmt(g, digits)}  ->  db[{fr.f}] = {fmt(db, digits)} so far"]
-    body = rules(scope, marks) + text("\n".join(lines)) + row(*dx) + row(*dw)
+    body = (rules(scope, marks) + text("\n".join(lines))
+            + _gradient_verdict(check, fr.step, digits) + row(*dx) + row(*dw))
     if p:
         body += text(f"Indices are in padded coordinates (x_pad = x with {p} zeros around "
                      "it). Gradient that lands on the padding (grey) is dropped: dx is dx_pad "
@@ -163,7 +196,8 @@ def pool_board(pf, digits=2, check=None, backward=False, event="onclick"):
     """Input and output (or upstream gradient) of a max pooling."""
     inputs = row(*_maps(pf.x, "x", "x", digits))
     if backward:
-        return board(row(*_maps(pf.dout, "dout", "d", digits, go=True)) + inputs, event)
+        return board(row(*_maps(pf.dout, "dout", "d", digits, go=True)) + inputs
+                     + _student_grads(check, digits), event)
     return board(inputs + row(*_maps(pf.out, "out", "o", digits, go=True))
                  + _student(check, digits), event)
 
@@ -179,7 +213,7 @@ def pool_forward(scope, pf, fr, digits=2, check=None):
     return frame(fr.step, cell, body + _verdict(check, cell, digits))
 
 
-def pool_backward(scope, pf, fr, digits=2):
+def pool_backward(scope, pf, fr, digits=2, check=None):
     """The upstream gradient cell going to the window's arg-max only."""
     cell = (fr.c, fr.i, fr.j)
     marks = _pool_marks(fr)
@@ -200,5 +234,6 @@ def pool_backward(scope, pf, fr, digits=2):
             marks_c = window_marks(fr.rows, fr.cols)
             marks_c[fr.argmax] = "cnk-cur"
         dx.append(grid(fr.dx[c], f"dx[{c}] so far", marks=marks_c, digits=digits, scale=scale))
-    body = (rules(scope, marks) + text("\n".join(lines)) + _tie_note(fr, True) + row(*dx))
+    body = (rules(scope, marks) + text("\n".join(lines)) + _tie_note(fr, True)
+            + _gradient_verdict(check, fr.step, digits) + row(*dx))
     return frame(fr.step, cell, body)

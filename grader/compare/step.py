@@ -12,11 +12,12 @@ when that forward passes some forward case), so one bug is not paid for twice. M
 """
 import numpy as np
 
-from cnnkit.reference.closeness import difference
+from cnnkit.reference.closeness import difference, form_note, same_when_broadcast
 
 from ..testbank.cases import H
 from ..context import CaseResult, GroupResult
 from ..testbank.cache import cases_for, expected_for
+from ..testbank.groups import FULL_ACCURACY
 from ..files import is_regular
 from .static_check import violations
 
@@ -30,17 +31,24 @@ DIRECTIONAL_TOL = 1e-5
 MOVED = 1e-6
 #: magnitudes below this count as this, so that all-zero values still have a scale
 TINY = 1e-8
-#: accuracy earning full points in the accuracy group
-FULL_ACCURACY = 0.65
 
 
-def mismatch(name, got, want, tol=TOL):
-    """Why ``got`` is not ``want`` (a message), or '' when it is close enough."""
+def mismatch(name, got, want, tol=TOL, notes=None):
+    """Why ``got`` is not ``want`` (a message), or '' when it is close enough.
+
+    A harmless difference of form (:mod:`cnnkit.reference.closeness`) is not a
+    mismatch: the values are compared in the documented form and, when they
+    pass, a note saying so is appended to ``notes`` (a list, if given).
+    """
     got = np.asarray(got)
+    note = form_note(name, got, want)
     want = np.asarray(want, dtype=np.float64)
     scale = max(float(np.abs(want).max()), TINY) if want.size else TINY
     diff = difference(got, want, rtol=0.0, atol=tol * scale)
     if diff is None:
+        if note and notes is not None:
+            notes.append(f"{note}; the values are right, so it earns the points (return the "
+                         "documented form to be safe)")
         return ""
     if diff.kind == "shape":
         return f"{name} has shape {got.shape}, expected {want.shape}"
@@ -75,13 +83,13 @@ def own_forward_consistent(case, outputs):
     return "" if moved else "your forward does not depend on its inputs"
 
 
-def gradients_problem(case, outputs, expected, prefix=""):
+def gradients_problem(case, outputs, expected, prefix="", notes=None):
     """Why the gradients ``prefix + name`` in ``outputs`` are wrong, or ''."""
     for gname in case.call["grads"]:
         if prefix + gname not in outputs:
             return f"no {gname} returned"
         got = outputs[prefix + gname]
-        problem = mismatch(gname, got, expected[gname])
+        problem = mismatch(gname, got, expected[gname], notes=notes)
         numeric = expected["numerical"][gname]
         if not problem and not mismatch(gname, expected[gname], numeric, tol=NUMERICAL_TOL):
             problem = mismatch(f"{gname} (vs. the numerical gradient)", got, numeric,
@@ -91,7 +99,7 @@ def gradients_problem(case, outputs, expected, prefix=""):
     return ""
 
 
-def check_layer(case, outputs, expected, forward_passes=True):
+def check_layer(case, outputs, expected, forward_passes=True, notes=None):
     """Verdict (status, message) of a layer case.
 
     A backward passes when its gradients match, computed from the student's
@@ -102,17 +110,18 @@ def check_layer(case, outputs, expected, forward_passes=True):
     one forward case (``forward_passes``): a fake forward with its fake
     derivative earns nothing.
     """
-    problem = mismatch("out", outputs.get("out"), expected["out"]) if "out" in outputs else "no output"
+    problem = (mismatch("out", outputs.get("out"), expected["out"], notes=notes)
+               if "out" in outputs else "no output")
     if not case.call.get("backward"):
         for key in ("after_running_mean", "after_running_var"):
             if not problem and key in expected:
                 problem = mismatch(f"bn_param['{key[6:]}'] after the call",
-                                   outputs.get(key, np.array([])), expected[key])
+                                   outputs.get(key, np.array([])), expected[key], notes=notes)
         return ("failed", problem) if problem else ("passed", "")
     forward_wrong = problem
-    problem = gradients_problem(case, outputs, expected)
+    problem = gradients_problem(case, outputs, expected, notes=notes)
     if problem and case.call.get("canonical_cache") is not None and \
-            not gradients_problem(case, outputs, expected, prefix="canonical_"):
+            not gradients_problem(case, outputs, expected, prefix="canonical_", notes=notes):
         return "passed", ""
     if not problem:
         return "passed", ""
@@ -141,7 +150,7 @@ def init_std_bounds(weight_scale, n):
     return weight_scale * max(0.05, 1 - spread), weight_scale * (1 + spread)
 
 
-def check_model(case, outputs, expected):
+def check_model(case, outputs, expected, notes=None):
     kind, kw = case.call["kind"], case.call["kwargs"]
     if kind == "model_init":
         for key, want in expected.items():
@@ -149,8 +158,11 @@ def check_model(case, outputs, expected):
             name = f"params['{key[6:]}']"
             if got is None:
                 return "failed", f"{name} is missing after ThreeLayerConvNet(...)"
-            if got.shape != want.shape:
+            if not same_when_broadcast(got.shape, want.shape):
                 return "failed", f"{name} has shape {got.shape}, expected {want.shape}"
+            note = form_note(name, got, want)
+            if note and notes is not None:
+                notes.append(f"{note}; it earns the points (use the documented form to be safe)")
             if key[6] == "b" and np.any(got != 0):
                 return "failed", f"{name} should start at zero"
             if key[6] == "W":
@@ -161,9 +173,10 @@ def check_model(case, outputs, expected):
                                       f"weight_scale={ws} it should be about {ws}")
         return "passed", ""
     if kind == "model_scores":
-        problem = mismatch("scores", outputs.get("scores", np.array([])), expected["scores"])
+        problem = mismatch("scores", outputs.get("scores", np.array([])), expected["scores"],
+                           notes=notes)
         return ("failed", problem) if problem else ("passed", "")
-    problem = mismatch("loss", outputs.get("loss", np.array([])), expected["loss"])
+    problem = mismatch("loss", outputs.get("loss", np.array([])), expected["loss"], notes=notes)
     hint = (f" (reg={kw['reg']}: the loss needs 0.5*reg*sum(W**2) for W1, W2 and W3, and "
             "each grads['Wk'] needs reg*Wk)") if kw["reg"] else ""
     if problem:
@@ -172,7 +185,7 @@ def check_model(case, outputs, expected):
         name = f"grads['{key[5:]}']"
         if key not in outputs:
             return "failed", f"{name} is missing"
-        problem = (mismatch(name, outputs[key], expected[key])
+        problem = (mismatch(name, outputs[key], expected[key], notes=notes)
                    or mismatch(f"{name} (vs. the numerical gradient)", outputs[key],
                                expected["numerical"][key], tol=NUMERICAL_TOL))
         if problem:
@@ -195,20 +208,25 @@ def check_predict(ctx, outputs):
 def verdict(ctx, case, run, passing_groups=frozenset()):
     """The :class:`CaseResult` of one case (``passing_groups``: groups with a passed case)."""
     if run.status != "ok":
-        return CaseResult(case.group, case.index, run.status, f"case {case.index}: {run.message}")
+        return CaseResult(case.group, case.index, run.status, f"case {case.index}: {run.message}",
+                          kinds=case.kinds)
     value = None
     if case.call["kind"] == "predict":
         status, message, value = check_predict(ctx, run.outputs)
     else:
         expected = expected_for(ctx.assignment, ctx.secret.key, case.group, case.index)
+        notes = []   # harmless differences of form, reported when the case passes
         if case.call["kind"] == "layer":
             status, message = check_layer(case, run.outputs, expected,
-                                          case.call.get("forward_group") in passing_groups)
+                                          case.call.get("forward_group") in passing_groups,
+                                          notes)
         else:
-            status, message = check_model(case, run.outputs, expected)
+            status, message = check_model(case, run.outputs, expected, notes)
+        if status == "passed" and notes:
+            message = "; ".join(list(dict.fromkeys(notes)) + ([message] if message else []))
     if message or status != "passed":
         message = f"case {case.index} ({case.describe}): {message}"
-    return CaseResult(case.group, case.index, status, message, value)
+    return CaseResult(case.group, case.index, status, message, value, case.kinds)
 
 
 def rule_breaks(ctx, work, group, run):

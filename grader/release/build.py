@@ -22,6 +22,7 @@ from .derive import derived_text
 from .layout import AssignError, load_layout, source_files
 from .notebooks import process_notebook
 from .regions import check_no_leak, strip_regions
+from .stepper import stepper_files
 from .visible_cases import build_cases, npz_bytes
 
 __all__ = ["AssignError", "ReleaseReport", "build_package", "derived_files", "sync_derived"]
@@ -50,14 +51,23 @@ class ReleaseReport:
     notebooks: list = field(default_factory=list)
 
 
-def derived_files(source, layout=None):
-    """``{release path: bytes}`` of the reference copies and the expected values."""
+def derived_files(source, layout=None, generated=None):
+    """``{release path: bytes}`` of the reference copies, the expected values and the stepper.
+
+    ``generated(layout)``, if given, adds files that other parts of the grader
+    derive (the command line passes the submission rules of
+    :mod:`cnnkit.grader.collect.rules`; the builder cannot import them, as the
+    grader's steps import the builder).
+    """
     layout = layout or load_layout(source)
     files = {}
     for release_path, ref_file in sorted(layout["derived"].items()):
         files[release_path] = derived_text(ref_file, release_path, layout["derived"]).encode()
     for name, arrays in sorted(build_cases(source, layout).items()):
         files[f"{layout['expected_dir'].rstrip('/')}/{name}.npz"] = npz_bytes(arrays)
+    files.update(stepper_files(layout))
+    if generated is not None:
+        files.update(generated(layout))
     return files
 
 
@@ -72,7 +82,7 @@ def _prepare_out(out, overwrite):
     return out
 
 
-def build_package(source, out, solutions=False, overwrite=False):
+def build_package(source, out, solutions=False, overwrite=False, generated=None):
     """Write the student release (or the solution build) of ``source`` to ``out``.
 
     Parameters
@@ -82,6 +92,7 @@ def build_package(source, out, solutions=False, overwrite=False):
     solutions : False for the student release (stubs, no hidden tests); True
         for a correct submission (solutions kept, markers and hidden tests gone).
     overwrite : delete ``out`` first if it holds anything.
+    generated : callable adding derived files, see :func:`derived_files`.
 
     Returns
     -------
@@ -102,7 +113,7 @@ def build_package(source, out, solutions=False, overwrite=False):
             report.stubs.update({f"{relpath}:{q}": m for q, m in stubs.items()})
         else:
             files[relpath] = path.read_bytes()
-    files.update(derived_files(source, layout))
+    files.update(derived_files(source, layout, generated))
     report.derived = dict(sorted(layout["derived"].items()))
     report.cases = sorted(Path(p).stem for p in files
                           if p.startswith(layout["expected_dir"].rstrip("/") + "/"))
@@ -117,14 +128,14 @@ def build_package(source, out, solutions=False, overwrite=False):
     return report
 
 
-def sync_derived(source):
+def sync_derived(source, generated=None):
     """Write the derived files into ``source`` itself, so its notebooks run there.
 
     Returns the written paths, relative to ``source``, sorted. The files carry a
     "do not edit" header and are kept out of git by ``assignments/.gitignore``.
     """
     source = Path(source)
-    files = derived_files(source)
+    files = derived_files(source, generated=generated)
     for relpath, data in files.items():
         target = source / relpath
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,13 @@
 - ``visible_cases`` (optional): a module whose ``build_cases()`` returns the
   visible checks' inputs and expected values (see :mod:`.visible_cases`);
 - ``expected_dir``: where those go (default ``utils/expected``);
-- ``instructor_only``: files never copied.
+- ``instructor_only``: files never copied;
+- ``stepper`` (optional): the step-through helper package copied from
+  ``cnnkit.widgets`` (see :mod:`.stepper`);
+- ``submission_rules`` (optional): ``{"assignment": name, "path": file}``,
+  where the grader's rules of a submission of that assignment are written
+  for the students' pre-submission check (see
+  :mod:`cnnkit.grader.collect.rules`).
 """
 import json
 from fnmatch import fnmatch
@@ -34,6 +40,18 @@ def source_dir():
     return path
 
 
+def check_stepper(config, path):
+    """Check the ``stepper`` entry of ``assignment.json`` at ``path``; return it (or None)."""
+    if config is None:
+        return None
+    keys = {"dir", "entry", "substitute"}
+    if not isinstance(config, dict) or not {"dir", "entry"} <= set(config) or set(config) - keys:
+        raise AssignError(f"{path}: 'stepper' must be an object with 'dir', 'entry' and "
+                          f"optionally 'substitute', got {config!r}")
+    config.setdefault("substitute", {})
+    return config
+
+
 def load_layout(source):
     """Read and check ``assignment.json`` of ``source``; return it as a dict."""
     path = Path(source) / LAYOUT_FILE
@@ -43,13 +61,19 @@ def load_layout(source):
         layout = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise AssignError(f"{path} is not valid JSON: {err}") from err
-    unknown = set(layout) - {"derived", "visible_cases", "expected_dir", "instructor_only"}
+    unknown = set(layout) - {"derived", "visible_cases", "expected_dir", "instructor_only",
+                             "stepper", "submission_rules"}
     if unknown:
         raise AssignError(f"{path}: unknown keys {sorted(unknown)}")
     layout.setdefault("derived", {})
     layout.setdefault("visible_cases", None)
     layout.setdefault("expected_dir", "utils/expected")
     layout.setdefault("instructor_only", [])
+    layout["stepper"] = check_stepper(layout.get("stepper"), path)
+    rules = layout.setdefault("submission_rules", None)
+    if rules is not None and (not isinstance(rules, dict) or set(rules) != {"assignment", "path"}):
+        raise AssignError(f"{path}: 'submission_rules' must be an object with 'assignment' and "
+                          f"'path', got {rules!r}")
     if layout["visible_cases"] and not (Path(source) / layout["visible_cases"]).is_file():
         raise AssignError(f"{path}: visible_cases {layout['visible_cases']!r} does not exist")
     return layout
@@ -61,7 +85,10 @@ def _ignored(relpath, layout):
         return True
     if relpath in layout["instructor_only"] or relpath in layout["derived"]:
         return True
-    return relpath.startswith(layout["expected_dir"].rstrip("/") + "/")
+    if layout["submission_rules"] and relpath == layout["submission_rules"]["path"]:
+        return True
+    generated = [layout["expected_dir"]] + ([layout["stepper"]["dir"]] if layout["stepper"] else [])
+    return any(relpath.startswith(folder.rstrip("/") + "/") for folder in generated)
 
 
 def source_files(source, layout):

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GraderFault
-from ..files import is_regular, regular_files
+from ..files import MAX_SOURCE_BYTES, is_regular, regular_files
 from ..sandbox import HARNESS, Limits, run_sandboxed
 from ..sandbox.harness import READY
 from ..sandbox.isolation import MAX_LIMITS, make_work_root, python_argv
@@ -39,8 +39,7 @@ from ..sandbox.kernels import kernels_for
 from ..testbank.cache import cases_for
 
 MAX_RESTARTS = 3
-#: largest .py file copied into a sandbox, and largest output file read back
-MAX_SOURCE_BYTES = 2 << 20
+#: largest output file read back
 MAX_OUTPUT_BYTES = 64 << 20
 #: most .py files, and bytes of them, copied into a sandbox
 MAX_SOURCE_FILES, MAX_SOURCES_TOTAL = 2000, 32 << 20

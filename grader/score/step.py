@@ -5,7 +5,7 @@ and zero when the group broke a rule (``GroupResult.no_credit``). The
 accuracy group gives partial credit: full points at 65% or more, none at
 chance (10%), linear in between.
 """
-from ..compare.step import FULL_ACCURACY
+from ..testbank.groups import FULL_ACCURACY
 
 CHANCE = 0.10
 

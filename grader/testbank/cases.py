@@ -8,9 +8,11 @@ inputs, one channel, batch of one, overlapping and gap-leaving pooling, batch
 norm in train and test mode) and randomises the sizes and values within it.
 
 A :class:`Case` holds the float64 input arrays, the JSON call description the
-sandbox harness needs, and a human description (shapes and parameters) for
-messages. Expected values are computed separately, in the parent, by
-:mod:`cnnkit.grader.testbank.expected`.
+sandbox harness needs, a human description (shapes and parameters) for
+messages, and its *kinds*: labels of what the case varies, read off the values
+it was built with ("stride 3", "pad 0", "non-square filter", "overlapping
+windows"), which the class report counts pass rates by. Expected values are
+computed separately, in the parent, by :mod:`cnnkit.grader.testbank.expected`.
 """
 import hashlib
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ class Case:
     call: dict
     arrays: dict = field(default_factory=dict)
     describe: str = ""
+    kinds: tuple = ()
 
     def __repr__(self):
         shapes = {k: v.shape for k, v in self.arrays.items() if not k.startswith("dir_")}
@@ -52,6 +55,28 @@ def _length(rng, stride, window, pad, outs):
     while (n_out - 1) * stride + window - 2 * pad < 1:
         n_out += 1
     return (n_out - 1) * stride + window - 2 * pad, n_out
+
+
+def shape_kinds(x_shape, window=None):
+    """Kinds every layer case shares: one channel, batch of one, non-square input/window."""
+    N, C, H, W = x_shape
+    kinds = []
+    if window is not None and window[0] != window[1]:
+        kinds.append(f"non-square {window[2]}")
+    if H != W:
+        kinds.append("non-square input")
+    if C == 1:
+        kinds.append("one channel")
+    if N == 1:
+        kinds.append("batch of one")
+    return kinds
+
+
+def window_kind(height, width, stride):
+    """How neighbouring windows of this size and stride sit: overlapping, tiling or with gaps."""
+    if stride < max(height, width):
+        return "overlapping windows"
+    return "tiling windows" if stride == height == width else "windows with gaps"
 
 
 def _add_directions(case, rng, wrt):
@@ -93,7 +118,8 @@ def conv_case(rng, index, backward):
               "b": rng.standard_normal(F)}
     describe = (f"x {arrays['x'].shape}, w {arrays['w'].shape}, b {arrays['b'].shape}, "
                 f"conv_param {conv_param}")
-    return arrays, {"conv_param": conv_param}, describe
+    kinds = [f"stride {stride}", f"pad {pad}", *shape_kinds((N, C, H, W), (HH, WW, "filter"))]
+    return arrays, {"conv_param": conv_param}, describe, kinds
 
 
 def pool_values(rng, shape):
@@ -122,7 +148,8 @@ def pool_case(rng, index, backward):
     shape = (N, C, (Ho - 1) * stride + HP, (Wo - 1) * stride + WP)
     pool_param = {"pool_height": HP, "pool_width": WP, "stride": stride}
     arrays = {"x": pool_values(rng, shape)}
-    return arrays, {"pool_param": pool_param}, f"x {shape}, pool_param {pool_param}"
+    kinds = [window_kind(HP, WP, stride), *shape_kinds(shape, (HP, WP, "window"))]
+    return arrays, {"pool_param": pool_param}, f"x {shape}, pool_param {pool_param}", kinds
 
 
 # --- sandwich, batch norm -----------------------------------------------------------
@@ -141,7 +168,9 @@ def conv_relu_pool_case(rng, index, backward=True):
               "b": rng.standard_normal(F) * 0.5}
     describe = (f"x {arrays['x'].shape}, w {arrays['w'].shape}, conv_param {conv_param}, "
                 f"pool_param {pool_param}")
-    return arrays, {"conv_param": conv_param, "pool_param": pool_param}, describe
+    kinds = [f"{k}x{k} filter, pad {pad}", f"pool {window_kind(P, P, ps)}",
+             *shape_kinds((N, C, H, W))]
+    return arrays, {"conv_param": conv_param, "pool_param": pool_param}, describe, kinds
 
 
 #: (mode, momentum, eps, one_channel, batch_of_one)
@@ -163,7 +192,8 @@ def batchnorm_case(rng, index, backward):
     bn_param = {"mode": mode, "momentum": momentum, "eps": eps,
                 "running_mean": "@running_mean", "running_var": "@running_var"}
     describe = f"x {arrays['x'].shape}, bn_param mode={mode!r} momentum={momentum} eps={eps}"
-    return arrays, {"bn_param": bn_param}, describe
+    kinds = [f"{mode} mode", *shape_kinds((N, C, H, W))]
+    return arrays, {"bn_param": bn_param}, describe, kinds
 
 
 # --- building cases for each kind of group -------------------------------------------
@@ -171,7 +201,7 @@ def batchnorm_case(rng, index, backward):
 def layer_case(group, index, rng, *, module, forward, backward, build, wrt, grads,
                tripwire):
     """A case calling ``module.forward`` (and ``backward`` on a random ``dout``)."""
-    arrays, params, describe = build(rng, index, backward is not None)
+    arrays, params, describe, kinds = build(rng, index, backward is not None)
     order = {"conv_forward_naive": ["@x", "@w", "@b", params.get("conv_param")],
              "max_pool_forward_naive": ["@x", params.get("pool_param")],
              "conv_relu_pool_forward": ["@x", "@w", "@b", params.get("conv_param"),
@@ -186,7 +216,7 @@ def layer_case(group, index, rng, *, module, forward, backward, build, wrt, grad
             "canonical_cache": canonical.get(backward),
             "forward_group": ("spatial_batchnorm_forward"
                               if backward == "spatial_batchnorm_backward" else None)}
-    case = Case(group, index, call, arrays, describe)
+    case = Case(group, index, call, arrays, describe, tuple(kinds))
     if backward is not None:
         out = REFERENCE[forward](*resolve(call["args"], arrays))[0]  # it fixes dout's shape
         arrays["dout"] = rng.standard_normal(out.shape)
@@ -228,11 +258,20 @@ def model_case(group, index, rng, *, module, cls):
         if what == "loss":
             arrays["y"] = rng.integers(0, ncls, N).astype(np.int64)
         describe += f", X {arrays['X'].shape}"
-    return Case(group, index, call, arrays, describe)
+    kinds = {"init": ["parameter shapes and scale"], "scores": ["scores (y=None)"],
+             "loss": ["loss and gradients", f"reg {reg:g}"]}[what]
+    if input_dim[0] == 1:
+        kinds.append("one channel")
+    if input_dim[1] != input_dim[2]:
+        kinds.append("non-square input")
+    if N == 1:
+        kinds.append("batch of one")
+    return Case(group, index, call, arrays, describe, tuple(kinds))
 
 
 def accuracy_case(group, index, rng, *, checkpoint):
     """The accuracy case: predict labels for the held-out images (added by the sandbox step)."""
     call = {"kind": "predict", "checkpoint": checkpoint, "images": "heldout.npy",
             "batch": 100}
-    return Case(group, index, call, {}, "held-out CIFAR-10 test images")
+    return Case(group, index, call, {}, "held-out CIFAR-10 test images",
+                ("held-out accuracy",))

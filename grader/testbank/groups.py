@@ -11,6 +11,10 @@ from functools import partial
 from . import cases as C
 
 
+#: accuracy of the challenge checkpoint that earns the accuracy group's full points
+FULL_ACCURACY = 0.65
+
+
 @dataclass(frozen=True)
 class TestGroup:
     name: str

@@ -11,6 +11,7 @@ import pytest
 from cnn_course import SOURCE
 from cnnkit.grader.release.derive import derived_text
 from cnnkit.grader.release.layout import load_layout
+from cnnkit.grader.release.stepper import stepper_files
 
 
 def _load(relpath):
@@ -22,14 +23,18 @@ def _load(relpath):
 
 
 def _load_feedback():
-    """utils/feedback.py as the release has it: in a package beside its derived utils/closeness.py."""
+    """utils/feedback.py as the release has it: in a package beside its derived utils/closeness.py
+    and utils/stepper/ (whose step hints failed checks print)."""
     package = Path(tempfile.mkdtemp(prefix="cnn-helpers-")) / "cnn_release_utils"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "feedback.py").write_text((SOURCE / "utils" / "feedback.py").read_text())
-    derived = load_layout(SOURCE)["derived"]
+    layout = load_layout(SOURCE)
     (package / "closeness.py").write_text(derived_text("closeness.py", "utils/closeness.py",
-                                                       derived))
+                                                       layout["derived"]))
+    for path, data in stepper_files(layout).items():
+        (package / path.split("/", 1)[1]).parent.mkdir(exist_ok=True)
+        (package / path.split("/", 1)[1]).write_bytes(data)
     sys.path.insert(0, str(package.parent))
     try:
         return importlib.import_module("cnn_release_utils.feedback")
@@ -48,7 +53,9 @@ def test_check_close_names_the_first_differing_entry():
     actual[1, 2, 0, 1] -= 0.5
     with pytest.raises(feedback.CheckFailed, match=(
             r"^conv_forward_naive: out differs from the expected value at out\[0, 1, 1, 0\] "
-            r"\(stride 2, pad 1\): expected 1.85714, got 2.35714 \(2 of 24 entries differ\)$")):
+            r"\(stride 2, pad 1\): expected 1.85714, got 2.35714 \(2 of 24 entries differ\)\n"
+            r"To see it step by step: from cnn_release_utils.stepper import step_conv; "
+            r"step_conv\(conv_forward_naive\)$")):
         feedback.check_close("conv_forward_naive", "out", actual, expected, "stride 2, pad 1")
     assert feedback.check_close("f", "out", expected + 1e-12, expected) < 1e-9
 

@@ -152,8 +152,9 @@ def test_editors_recompute_the_frames():
 def test_constructor_arguments_are_checked():
     with pytest.raises(ValueError, match=r"mode must be 'forward' or 'backward', got 'sideways'"):
         ConvStepper(mode="sideways")
-    with pytest.raises(ValueError, match=r"student checks a forward function, so it needs "
-                                         r"mode='forward', got mode='backward'"):
+    with pytest.raises(ValueError, match=r"student must be a backward function with "
+                                         r"mode='backward' \(e.g. conv_backward_naive\), "
+                                         r"got conv_forward_naive"):
         ConvStepper(mode="backward", student=conv_forward_naive)
     with pytest.raises(TypeError, match=r"student must be a function, got int"):
         PoolStepper(student=3)

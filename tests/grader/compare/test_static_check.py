@@ -62,3 +62,11 @@ def test_solution_build_is_clean(builds):
 
 def test_syntax_errors_are_left_to_the_sandbox():
     assert violations("def conv_forward_naive(:\n", {"conv_forward_naive"}) == {}
+
+
+def test_finds_the_release_stepper_which_computes_through_the_fast_layers():
+    source = ("from utils.stepper.frames import conv_frames\n"
+              "def conv_forward_naive(x, w, b, conv_param):\n"
+              "    return conv_frames(x[0], w, b, conv_param).out[None], None\n")
+    assert violations(source, {"conv_forward_naive"}) == {
+        "conv_forward_naive": ["uses conv_frames (from utils.stepper.frames.conv_frames)"]}

@@ -68,3 +68,22 @@ def test_case_descriptions_show_shapes_and_parameters_but_not_the_secret():
 def test_unknown_assignment_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown assignment 'rnn'; known assignments: cnn"):
         get_assignment("rnn")
+
+
+def test_every_case_records_the_kinds_it_was_built_with():
+    """Kinds are read off each case's own parameters, so they cannot drift from the cases."""
+    assign = get_assignment("cnn")
+    for group in ("conv_forward_naive", "conv_backward_naive"):
+        for i in range(assign.group(group).n_cases):
+            case = assign.make_case(b"k", group, i)
+            param = case.call["args"][3]
+            x, w = case.arrays["x"], case.arrays["w"]
+            assert f"stride {param['stride']}" in case.kinds and f"pad {param['pad']}" in case.kinds
+            assert ("non-square filter" in case.kinds) == (w.shape[2] != w.shape[3])
+            assert ("batch of one" in case.kinds) == (x.shape[0] == 1)
+    for i in range(assign.group("max_pool_forward_naive").n_cases):
+        case = assign.make_case(b"k", "max_pool_forward_naive", i)
+        p = case.call["args"][1]
+        overlapping = p["stride"] < max(p["pool_height"], p["pool_width"])
+        assert ("overlapping windows" in case.kinds) == overlapping
+    assert assign.make_case(b"k", "cifar10_accuracy", 0).kinds == ("held-out accuracy",)

@@ -10,18 +10,27 @@ Expected values live in ``utils/expected/<case>.npz`` (plain arrays, no
 pickle); they were computed by the course's reference implementation when the
 assignment was generated. What counts as a difference is decided by
 ``utils/closeness.py``, generated from the same reference.
+A failed check of a convolution or max pooling also says how to step
+through your function (:mod:`utils.stepper`).
 """
 from pathlib import Path
 
 import numpy as np
 
 from .closeness import difference
+from .stepper import step_hint
 
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
 
 
 class CheckFailed(AssertionError):
     """A visible check found a difference; the message says where."""
+
+
+def _failed(what, message):
+    """CheckFailed with ``message`` and, for a function the stepper shows, how to step through it."""
+    hint = step_hint(what)
+    return CheckFailed(f"{message}\n{hint}" if hint else message)
 
 
 def load_case(name):
@@ -73,23 +82,23 @@ def check_close(what, name, actual, expected, context="", rtol=1e-6, atol=1e-8):
     where = _context(context)
     expected = np.asarray(expected)
     if actual is None:
-        raise CheckFailed(f"{what}: {name} is None{where}; did you forget to assign or "
+        raise _failed(what, f"{what}: {name} is None{where}; did you forget to assign or "
                           "return it?")
     if not isinstance(actual, (np.ndarray, np.generic, float, int)):
-        raise CheckFailed(f"{what}: {name} should be a numpy array, got "
+        raise _failed(what, f"{what}: {name} should be a numpy array, got "
                           f"{type(actual).__name__}{where}")
     actual = np.asarray(actual)
     diff = difference(actual, expected, rtol=rtol, atol=atol)
     if diff is not None and diff.kind == "shape":
-        raise CheckFailed(f"{what}: {name} has shape {actual.shape} but the expected shape "
+        raise _failed(what, f"{what}: {name} has shape {actual.shape} but the expected shape "
                           f"is {expected.shape}{where}")
     if diff is not None and diff.kind == "not-finite":
-        raise CheckFailed(f"{what}: {name} holds a non-finite value at "
+        raise _failed(what, f"{what}: {name} holds a non-finite value at "
                           f"{_where(name, diff.index)}{where}: got {actual[diff.index]}")
     if diff is not None:
         index = diff.index
-        raise CheckFailed(
-            f"{what}: {name} differs from the expected value at {_where(name, index)}"
+        raise _failed(
+            what, f"{what}: {name} differs from the expected value at {_where(name, index)}"
             f"{where}: expected {diff.expected[index]:.6g}, got {diff.actual[index]:.6g} "
             f"({diff.count} of {diff.wrong.size} entries differ)")
     a = actual.astype(np.float64)
