@@ -18,6 +18,7 @@ from .report import step as report
 from .collect.step import collect
 from .context import GradingContext
 from .course import template_assignments
+from .cluster.client import ClusterSession, check_cluster_options
 from .errors import GraderUsageError, SandboxSelfTestError
 from .run.step import limits_for, run_limits
 from .sandbox.selftest import sandbox_self_test
@@ -123,7 +124,7 @@ def grade_submissions(submissions, out, assignment="cnn",
                       memory_mb=SETTINGS["memory_mb"].default, secret=None, nbgrader=None,
                       data=None, heldout=SETTINGS["heldout"].default, progress=False,
                       course=None, similarity_threshold=None, archive=None, roster=None,
-                      canvas_id=None):
+                      canvas_id=None, scheduler=None, cluster=None):
     """Grade every submission under ``submissions``; write reports to ``out``.
 
     Parameters
@@ -151,6 +152,10 @@ def grade_submissions(submissions, out, assignment="cnn",
         end (``class.html``, copy detection, exports), see
         :func:`cnnkit.grader.report.class_report.write_class_report`; ``archive`` is
         ``{id: folder}``.
+    scheduler : address of a running Dask scheduler (e.g. ``"tcp://10.0.0.5:8786"``): each
+        student is one task on its workers; ``workers`` is then unused.
+    cluster : ``"local:N"`` starts a Dask LocalCluster of N single-threaded worker
+        processes instead. Both need ``cnnkit[cluster]``; see :mod:`cnnkit.grader.cluster`.
 
     Returns
     -------
@@ -167,6 +172,7 @@ def grade_submissions(submissions, out, assignment="cnn",
     for name, value in (("workers", workers), ("timeout", timeout), ("memory_mb", memory_mb),
                         ("heldout", heldout)):
         check_setting(name, value)
+    local_workers = check_cluster_options(scheduler, cluster)
     sub_root, out = check_folders(submissions, out)
     if secret is not None and sub_root in Path(secret).resolve().parents:
         raise GraderUsageError(f"--secret {secret} must not be inside SUBMISSIONS")
@@ -201,23 +207,34 @@ def grade_submissions(submissions, out, assignment="cnn",
                 result.skipped.append(sub.student_id)
             else:
                 todo.append(sub)
+        session = None
+        if todo and (scheduler is not None or local_workers):  # nothing to send: no cluster
+            probe = next((s for s in todo if not s.problem), None)
+            session = ClusterSession(ctx, scheduler, local_workers, probe)
         bar = _progress(len(found), progress)
         if bar:
             bar.update(len(result.skipped))
         grade_start = time.perf_counter()
-        for record in _grade_all(ctx, todo, int(workers)):
-            result.records.append(record)
-            result.graded.append(record["student_id"])
+        try:
+            for record in session.grade(todo) if session else _grade_all(ctx, todo, int(workers)):
+                result.records.append(record)
+                result.graded.append(record["student_id"])
+                if bar:
+                    bar.update(1)
+        finally:
             if bar:
-                bar.update(1)
-        if bar:
-            bar.close()
+                bar.close()
+            if session:
+                session.close()
         grade_seconds = time.perf_counter() - grade_start
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.records.sort(key=lambda r: r["student_id"])
-    timing = _timing(result, start, grade_seconds, int(workers))
-    result.summary = report.write_batch(ctx, result.records, timing, self_test.to_dict())
+    timing = _timing(result, start, grade_seconds,
+                     len(session.facts) if session else int(workers))
+    result.summary = report.write_batch(
+        ctx, result.records, timing, self_test.to_dict(),
+        session.summary(len(result.graded)) if session else None)
     if gradebook_writer is not None:
         gradebook_writer(assign, result.records)
     result.class_report = _class_report(
@@ -266,8 +283,10 @@ def _grade_all(ctx, todo, workers):
             try:
                 yield future.result()
             except Exception as err:  # a worker died (e.g. killed by the OS): not the batch
-                yield grader_error(ctx, futures[future], f"a grading worker failed "
-                                   f"({type(err).__name__}: {err})")
+                record = grader_error(ctx, futures[future], f"a grading worker failed "
+                                      f"({type(err).__name__}: {err})")
+                report.write_student(ctx.out, record)
+                yield record
 
 
 def _timing(result, start, grade_seconds, workers):

@@ -8,6 +8,14 @@ class GraderUsageError(ValueError):
     """
 
 
+class ClusterError(GraderUsageError):
+    """The cluster cannot grade this batch: Dask missing, scheduler unreachable, a worker
+    refused (another cnnkit, secret or sandbox), or the scheduler lost mid-batch.
+
+    Students graded before it are written; a re-run resumes from there.
+    """
+
+
 class GraderFault(RuntimeError):
     """A failure of the grader's own making while grading one student: the sandbox did
     not start, or the harness failed before reaching the student's code.

@@ -46,6 +46,12 @@ def register(subparsers):
                        help="the instructor's course (from `cnnkit course new`): the notebook "
                             "check compares against the release of DIR/source/<assignment> "
                             "(default: the course template installed with cnnkit)")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on a running Dask cluster, one task per student "
+                            "(e.g. tcp://10.0.0.5:8786; needs cnnkit[cluster])")
+    grade.add_argument("--cluster", default=None, metavar="local:N",
+                       help="grade on a Dask LocalCluster of N single-threaded worker "
+                            "processes started here (needs cnnkit[cluster])")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_class_report_options(grade)
     grade.set_defaults(func=run_grade)
@@ -129,7 +135,8 @@ def run_grade(args):
             progress=not args.no_progress, course=args.course,
             similarity_threshold=report["threshold"],
             archive=report["archive"], roster=report["roster"],
-            canvas_id=report["canvas_id"])
+            canvas_id=report["canvas_id"],
+            scheduler=args.scheduler, cluster=args.cluster)
     except GraderUsageError as err:
         print(f"cnnkit grade: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -7,7 +7,9 @@ then every gradable submission goes through :data:`STEPS`, one folder each:
 2. ``run/`` - run the student's code on every hidden case in sandboxes;
 3. ``compare/`` - compare what came back with the reference, case by case;
 4. ``score/`` - points per group;
-5. ``report/`` - write the student's ``grade.json``, ``results.json``, ``feedback.html``.
+
+then :func:`grade_one` (or a cluster's client, which keeps every write) hands the
+record to ``report.write_student``: ``grade.json``, ``results.json``, ``feedback.html``.
 
 ``ctx`` (:class:`~cnnkit.grader.context.GradingContext`) is the same for the
 whole batch; ``work`` (:class:`~cnnkit.grader.context.Work`) is the student's
@@ -25,12 +27,21 @@ from .run import step as run
 from .score import step as score
 from .errors import GraderFault
 
-STEPS = (notebook_check.run, run.run, compare.run, score.run, report.run)
+STEPS = (notebook_check.run, run.run, compare.run, score.run)
 
 
 def grade_one(ctx, submission):
-    """Grade one submission; returns its record (a dict, as in ``grade.json``).
+    """Grade one submission and write its files; returns its record (see :func:`evaluate`)."""
+    record = evaluate(ctx, submission)
+    report.write_student(ctx.out, record)
+    return record
 
+
+def evaluate(ctx, submission):
+    """The record of one submission (a dict, as in ``grade.json``), nothing written.
+
+    Every front end runs this for each student: the local pool (through
+    :func:`grade_one`) and a cluster worker, whose client then writes the record.
     Never raises because of the submission: an ungradable folder becomes a record
     with status ``ungradable``; a failure of the grader's own making on this student
     (a sandbox that did not start, a harness that failed before the student's code,
@@ -38,16 +49,13 @@ def grade_one(ctx, submission):
     by the next run.
     """
     if submission.problem:
-        record = report.ungradable_record(ctx, submission, ctx.grader_key)
-        report.write_student(ctx.out, record)
-        return record
+        return report.ungradable_record(ctx, submission, ctx.grader_key)
     start = time.perf_counter()
     work = Work(submission)
     try:
-        for step in STEPS[:-1]:
+        for step in STEPS:
             work = step(ctx, work)
         work.seconds = time.perf_counter() - start
-        work = STEPS[-1](ctx, work)
     except GraderFault as err:
         return grader_error(ctx, submission, str(err))
     except Exception as err:  # a grader bug must not stop the batch
@@ -58,7 +66,5 @@ def grade_one(ctx, submission):
 
 
 def grader_error(ctx, submission, reason):
-    """Write and return the record of a student the grader failed (no score)."""
-    record = report.grader_error_record(ctx, submission, reason)
-    report.write_student(ctx.out, record)
-    return record
+    """The record of a student the grader failed (no score; not written, retried next run)."""
+    return report.grader_error_record(ctx, submission, reason)

@@ -1,4 +1,4 @@
-"""Pipeline step "report", and the batch files.
+"""Reports: each student's files (the pipeline's last step) and the batch files.
 
 Per student, in ``OUT/<student_id>/``: ``grade.json`` (the full record, also
 used to resume), ``results.json`` (Gradescope's format) and ``feedback.html``.
@@ -90,12 +90,6 @@ def write_student(out, record):
     write_json(folder / RECORD, record)  # last: its presence means the student is done
 
 
-def run(ctx, work):
-    """Step: write the student's files; returns ``work`` unchanged."""
-    write_student(ctx.out, student_record(ctx, work, ctx.grader_key))
-    return work
-
-
 def grades_csv(assignment, records):
     """The text of ``grades.csv``: one row per student, points per group."""
     names = [g.name for g in assignment.groups]
@@ -113,9 +107,9 @@ def grades_csv(assignment, records):
     return buf.getvalue()
 
 
-def summary(ctx, records, timing, self_test=None):
+def summary(ctx, records, timing, self_test=None, cluster=None):
     """The dict written to ``summary.json``; ``self_test`` is the sandbox self-test's
-    result as a dict."""
+    result as a dict, ``cluster`` the workers of a cluster run."""
     case_counts, student_counts, group_means = {}, {}, {}
     for r in records:
         student_counts[r["status"]] = student_counts.get(r["status"], 0) + 1
@@ -136,14 +130,14 @@ def summary(ctx, records, timing, self_test=None):
             "heldout": ctx.heldout.source if ctx.heldout else ctx.heldout_problem,
             "notebook_check": {"ran": ctx.notebooks is not None, "source": ctx.notebook_source,
                                "problem": ctx.notebook_problem},
-            "timing": timing,
+            "timing": timing, **({"cluster": cluster} if cluster else {}),
             "reproduce": "each case is rebuilt from the course secret with "
                          "cnnkit.grader.testbank.get_assignment(name).make_case(key, group, index)"}
 
 
-def write_batch(ctx, records, timing, self_test=None):
+def write_batch(ctx, records, timing, self_test=None, cluster=None):
     """Write ``grades.csv`` and ``summary.json``; returns the summary dict."""
     write_text(ctx.out / "grades.csv", grades_csv(ctx.assignment, records))
-    info = summary(ctx, records, timing, self_test)
+    info = summary(ctx, records, timing, self_test, cluster)
     write_json(ctx.out / "summary.json", info)
     return info

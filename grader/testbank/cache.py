@@ -45,3 +45,20 @@ def install(cases, expected):
     """Start this process with a :func:`snapshot` taken elsewhere (a pool initializer)."""
     _CASES.update(cases)
     _EXPECTED.update(expected)
+
+
+def export_expected(ctx):
+    """``{(group, index): expected}`` of the batch's assignment: every value, no secret in it.
+
+    What a cluster worker receives once per batch (:func:`import_expected`): it holds the
+    course secret itself, so the key never travels with the values.
+    """
+    snapshot(ctx)
+    name, key = ctx.assignment.name, ctx.secret.key
+    return {(g, i): value for (n, k, g, i), value in _EXPECTED.items() if (n, k) == (name, key)}
+
+
+def import_expected(ctx, table):
+    """Install an :func:`export_expected` table for ``ctx`` (its assignment and secret)."""
+    for (group, index), value in table.items():
+        _EXPECTED[ctx.assignment.name, ctx.secret.key, group, index] = value

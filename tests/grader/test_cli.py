@@ -116,3 +116,17 @@ def test_default_secret_is_created_once_and_only_its_fingerprint_recorded(
     assert result.summary["secret_fingerprint"] == fingerprint(key)
     grade_submissions(batch, tmp_path / "out2", assignment="tiny")
     assert secret.read_bytes().strip() == key
+
+
+def test_the_grader_commands_load_without_ipywidgets():
+    """An instructor installs the grader extra only: no ipywidgets, and cnnkit must start."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['ipywidgets'] = None\n"
+            "from cnnkit.grader.cli import main\n"
+            "try:\n    main(['grade', '--help'])\nexcept SystemExit as done:\n"
+            "    assert done.code == 0, done.code\n"
+            "assert 'ipywidgets' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "--assignment" in run.stdout

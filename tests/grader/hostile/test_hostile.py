@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from grader_helpers import comparable
 from hostile_cases import BY_SID, CASES, GROUPS, NOTEBOOK_EDITS
 from hostile_grading import (HONEST, MIN_INIT_ELEMENTS, SUITE_SECRET,  # noqa: F401 (fixture)
                              hostile_batch, probe_paths, smallest_init_weight)
@@ -24,15 +25,6 @@ BATCH_BUDGET_SECONDS = 600
 
 def scores(record):
     return {g["name"]: g["score"] for g in record["groups"]}
-
-
-def comparable(record):
-    """A record without what legitimately differs between runs (times, uids)."""
-    return {"status": record["status"], "reason": record["reason"], "total": record["total"],
-            "groups": [{"name": g["name"], "score": g["score"], "note": g["note"],
-                        "no_credit": g["no_credit"],
-                        "cases": [{k: c.get(k) for k in ("index", "status", "message", "value")}
-                                  for c in g["cases"]]} for g in record["groups"]]}
 
 
 def test_suite_secret_avoids_small_init_cases():
