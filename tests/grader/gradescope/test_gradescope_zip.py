@@ -32,14 +32,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs as root"),
               pytest.mark.skipif(not Path(PYTHON310).exists(), reason="no Python 3.10")]
 GROUPS = 9
-# `cnnkit gradescope` through its own command module: the dispatcher of a plain install
-# also imports the widgets' commands, which need the widgets extra (ipywidgets)
-GRADESCOPE_COMMAND = ("import argparse, sys\n"
-                      "from cnnkit.grader.gradescope import command\n"
-                      "parser = argparse.ArgumentParser(prog='cnnkit')\n"
-                      "command.register(parser.add_subparsers())\n"
-                      "args = parser.parse_args()\n"
-                      "sys.exit(args.func(args))\n")
+
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +60,7 @@ def autograder_zip(place):
     repo = Path(__file__).resolve().parents[3]
     out = home / "autograder.zip"
     build = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", GRADESCOPE_COMMAND, "gradescope", "--assignment",
-         "cnn", "--course",
+        [str(venv / "bin" / "cnnkit"), "gradescope", "--assignment", "cnn", "--course",
          str(repo / "assignments"), "--secret", str(home / "course.secret"), "--heldout", "20",
          "--data", str(data), "--timeout", "30", "--out", str(out)],
         cwd=home, capture_output=True, text=True, timeout=1200)
