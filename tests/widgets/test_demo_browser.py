@@ -7,12 +7,9 @@ whole image) and the network view: clicking a map opens its stepper, which
 steps. Set CNNKIT_SAVE_SCREENSHOT=1 to also
 refresh widgets/demo/screenshot.png and widgets/demo/network.png.
 """
-import functools
-import http.server
 import os
 import shutil
 import statistics
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +20,11 @@ from cnnkit.widgets.examples import (cifar_crop, cifar_image, cifar_samples, edg
                                      small_convnet)
 from cnnkit.widgets.export import export_html
 from cnnkit.widgets.frames import conv_frames, fmt
+from offline_browser import ARGS, CHROMIUM, block_non_local, served
 
 pytestmark = pytest.mark.browser
 
 DEMO = Path(__file__).resolve().parents[2] / "widgets" / "demo"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Everything the test reads from the first stepper, in one round trip: what is
 # outlined and blanked is read from the computed style of the board's cells.
@@ -71,22 +66,12 @@ RENDER_JS = """async ([root, target]) => {
 }"""
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
     page = export_html(DEMO / "conv_demo.ipynb", out, timeout=120)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", page
-    server.shutdown()
-    server.server_close()
+    with served(out) as base:
+        yield base, page
 
 
 @pytest.fixture(scope="module")
@@ -95,21 +80,10 @@ def browser_page(site):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
     base, page_path = site
-    blocked, failed = [], []
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-
-        def route(r):
-            if r.request.url.startswith(base + "/"):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-
-        page.route("**/*", route)
-        page.on("requestfailed", lambda r: failed.append(r.url))
-        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+        blocked, failed = block_non_local(page, base)
         page.goto(f"{base}/{page_path.name}")
         page.wait_for_selector(".cnk-stepper .cnk-frame", timeout=30_000)
         yield page, blocked, failed

@@ -6,10 +6,7 @@ sends each window's gradient everywhere gets a notebook calling
 it is exported offline and the page must open on the first wrong cell, mark
 the student's wrong cells and step from there in the browser.
 """
-import functools
-import http.server
 import json
-import threading
 
 import nbformat
 import pytest
@@ -18,7 +15,7 @@ from cnnkit.grader.demo.mistakes import MISTAKES, apply
 from cnnkit.grader.release.build import build_package
 from cnnkit.grader.course import template_source as source_dir
 from cnnkit.widgets.export import export_html
-from test_demo_browser import ARGS, CHROMIUM, _Quiet
+from offline_browser import ARGS, CHROMIUM, block_non_local, served
 
 pytestmark = pytest.mark.browser
 
@@ -49,21 +46,14 @@ def page(tmp_path_factory):
                    notebook)
     out = base / "site"
     html_page = export_html(notebook, out, timeout=120)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    with playwright_api.sync_playwright() as p:
+    with served(out) as url, playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.route("**/*", lambda r: r.continue_() if r.request.url.startswith(url + "/")
-                  else r.abort())
+        block_non_local(tab, url)
         tab.goto(f"{url}/{html_page.name}")
         tab.wait_for_selector(".cnk-stepper .cnk-frame", timeout=30_000)
         yield tab
         browser.close()
-    server.shutdown()
-    server.server_close()
 
 
 def expected(tab):

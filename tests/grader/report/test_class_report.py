@@ -6,25 +6,20 @@ ways, and two planted copies) graded for real. Set CNNKIT_SAVE_SCREENSHOT=1 to a
 the README's screenshot from the demo batch (``cnnkit demo``).
 """
 import csv
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from cnnkit.grader.cli import main
 from honest_students import build_class
+from offline_browser import ARGS, CHROMIUM, block_non_local, served
 
 pytest.importorskip("copydetect")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 README_SHOT = Path(__file__).resolve().parents[3] / "grader" / "demo" / "class_report.png"
 
 
@@ -135,64 +130,37 @@ def test_cnnkit_grade_checks_the_threshold_before_grading(tmp_path, builds, caps
 
 # ------------------------------------------------------------------ in the browser
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def _serve(folder):
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
 def open_class_page(folder, shots, width=1280):
     """Open ``folder/class.html`` offline; returns what the page showed, with screenshots."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    server, base = _serve(folder)
-    blocked, failed = [], []
-    try:
-        with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": width, "height": 900})
-
-            def route(r):
-                if r.request.url.startswith(base + "/"):
-                    r.continue_()
-                else:
-                    blocked.append(r.request.url)
-                    r.abort()
-            page.route("**/*", route)
-            page.on("requestfailed", lambda r: failed.append(r.url))
-            page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
-            page.goto(f"{base}/class.html")
+    with served(folder) as base, playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        blocked, failed = block_non_local(page, base)
+        page.goto(f"{base}/class.html")
+        page.wait_for_load_state("load")
+        seen = page.evaluate("""() => ({
+            plots: [...document.querySelectorAll('.plot svg')].map(s => {
+                const r = s.getBoundingClientRect();
+                return [r.width, r.height, s.querySelectorAll('path, use').length]; }),
+            marks: document.querySelectorAll('.pair mark').length,
+            pairs: document.querySelectorAll('.pair').length,
+            links: [...document.querySelectorAll('a[href$="feedback.html"]')].length,
+            overflow: document.documentElement.scrollWidth - window.innerWidth})""")
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "class_top.png"))
+        page.screenshot(path=str(shots / "class_full.png"), full_page=True)
+        if page.locator("#similarity").count():
+            page.locator("#similarity").scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / "class_similarity.png"))
+        feedback = page.locator('a[href$="feedback.html"]').first
+        if feedback.count():
+            feedback.click()
             page.wait_for_load_state("load")
-            seen = page.evaluate("""() => ({
-                plots: [...document.querySelectorAll('.plot svg')].map(s => {
-                    const r = s.getBoundingClientRect();
-                    return [r.width, r.height, s.querySelectorAll('path, use').length]; }),
-                marks: document.querySelectorAll('.pair mark').length,
-                pairs: document.querySelectorAll('.pair').length,
-                links: [...document.querySelectorAll('a[href$="feedback.html"]')].length,
-                overflow: document.documentElement.scrollWidth - window.innerWidth})""")
-            shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / "class_top.png"))
-            page.screenshot(path=str(shots / "class_full.png"), full_page=True)
-            if page.locator("#similarity").count():
-                page.locator("#similarity").scroll_into_view_if_needed()
-                page.screenshot(path=str(shots / "class_similarity.png"))
-            feedback = page.locator('a[href$="feedback.html"]').first
-            if feedback.count():
-                feedback.click()
-                page.wait_for_load_state("load")
-                seen["followed"] = page.url
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+            seen["followed"] = page.url
+        browser.close()
     seen.update(blocked=blocked, failed=failed)
     return seen
 
