@@ -9,6 +9,24 @@ from .settings import SETTINGS
 EXIT_GRADED, EXIT_USAGE, EXIT_SELF_TEST, EXIT_NOT_GRADED = 0, 2, 3, 4
 
 
+def add_course_options(parser, secret_note=""):
+    """``--course``, ``--secret``, ``--data``, ``--heldout``: what a batch is graded against,
+    shared by ``cnnkit grade`` and ``cnnkit gradescope``."""
+    parser.add_argument("--course", default=None, metavar="DIR",
+                        help="the instructor's course (from `cnnkit course new`): the notebook "
+                             "check compares against the release of DIR/source/<assignment> "
+                             "(default: the course template installed with cnnkit)")
+    parser.add_argument("--secret", default=None, metavar="PATH",
+                        help=f"course secret seeding the hidden cases{secret_note} (default: "
+                             "$CNNKIT_SECRET or ~/.config/cnnkit/course.secret, created on "
+                             "first use)")
+    parser.add_argument("--data", default=None, metavar="PATH",
+                        help="CIFAR-10 archive or folder for the accuracy test's held-out "
+                             "images (default: $CNNKIT_DATA, then the cnnkit cache)")
+    parser.add_argument("--heldout", type=int, default=SETTINGS["heldout"].default,
+                        help=SETTINGS["heldout"].describe())
+
+
 def register(subparsers):
     grade = subparsers.add_parser(
         "grade", help="grade a folder of submissions with the hidden tests",
@@ -32,20 +50,9 @@ def register(subparsers):
                        help=SETTINGS["timeout"].describe())
     grade.add_argument("--memory", type=int, default=SETTINGS["memory_mb"].default, metavar="MB",
                        help=SETTINGS["memory_mb"].describe())
-    grade.add_argument("--secret", default=None, metavar="PATH",
-                       help="course secret seeding the hidden cases (default: $CNNKIT_SECRET or "
-                            "~/.config/cnnkit/course.secret, created on first use)")
     grade.add_argument("--nbgrader", default=None, metavar="COURSE_ROOT",
                        help="also write the scores into this nbgrader course's gradebook")
-    grade.add_argument("--data", default=None, metavar="PATH",
-                       help="CIFAR-10 archive or folder for the accuracy test "
-                            "(default: $CNNKIT_DATA, then the cnnkit cache)")
-    grade.add_argument("--heldout", type=int, default=SETTINGS["heldout"].default,
-                       help=SETTINGS["heldout"].describe())
-    grade.add_argument("--course", default=None, metavar="DIR",
-                       help="the instructor's course (from `cnnkit course new`): the notebook "
-                            "check compares against the release of DIR/source/<assignment> "
-                            "(default: the course template installed with cnnkit)")
+    add_course_options(grade)
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="grade on a running Dask cluster, one task per student "
                             "(e.g. tcp://10.0.0.5:8786; needs cnnkit[cluster])")

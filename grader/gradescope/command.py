@@ -5,6 +5,7 @@ from ..errors import GraderUsageError
 
 
 def register(subparsers):
+    from ..grade_command import add_course_options
     from ..settings import SETTINGS
     from .bundle import DEFAULT_MEMORY_MB
     from .results import VISIBILITIES
@@ -16,17 +17,7 @@ def register(subparsers):
                     "hidden tests in a sandbox and writes results.json.")
     parser.add_argument("--assignment", default="cnn", help="assignment name (default: cnn)")
     parser.add_argument("--out", required=True, metavar="ZIP", help="the zip to write")
-    parser.add_argument("--course", default=None, metavar="DIR",
-                        help="nbgrader course folder whose release's protected notebook cells "
-                             "are checked (default: the course cnnkit ships)")
-    parser.add_argument("--secret", default=None, metavar="PATH",
-                        help="course secret seeding the hidden cases, packed into the zip "
-                             "(default: as cnnkit grade)")
-    parser.add_argument("--heldout", type=int, default=SETTINGS["heldout"].default,
-                        help=SETTINGS["heldout"].describe())
-    parser.add_argument("--data", default=None, metavar="PATH",
-                        help="CIFAR-10 archive or folder for the held-out images "
-                             "(default: $CNNKIT_DATA, then the cnnkit cache)")
+    add_course_options(parser, secret_note=", packed into the zip")
     parser.add_argument("--python", default=None, metavar="PATH",
                         help="a CPython 3.10 interpreter to build cnnkit's wheel with "
                              "(default: python3.10 on PATH, then pyenv's 3.10)")
